@@ -1,0 +1,93 @@
+// Package infer holds bayesl's inference backends behind one seam. A backend
+// sees a model only as a Problem (a flat parameter vector, minibatch
+// log-likelihood and log-prior with gradients, and optional capabilities);
+// it never imports the compiler or the language. Every backend returns a
+// Posterior that draws parameter vectors, and Predict turns draws into a
+// predictive.Predictive.
+package infer
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Problem is a model together with its training data, as a backend sees it.
+// Func fields that are nil are capabilities the model does not offer.
+type Problem struct {
+	Dim     int             // length of the parameter vector θ
+	N       int             // number of training examples
+	Kind    predictive.Kind // regression or classification
+	Classes int             // number of classes (classification)
+
+	// Init writes a starting point for θ drawn with rng.
+	Init func(theta []float64, rng *rand.Rand)
+
+	// NegLogLik returns -Σ_{n ∈ idx} log p(y_n | x_n, θ) over the training rows
+	// idx. When grad is non-nil it is overwritten with the gradient in θ.
+	NegLogLik func(grad, theta []float64, idx []int) float64
+
+	// NegLogPrior returns -log p(θ). When grad is non-nil the gradient is
+	// ADDED to grad (so a caller can accumulate likelihood and prior).
+	NegLogPrior func(grad, theta []float64) float64
+
+	// PriorLoc and PriorScale are set when every prior is normal: coordinate j
+	// of θ has prior N(PriorLoc[j], PriorScale[j]^2). Backends use them for a
+	// closed-form KL; nil means "use a Monte-Carlo estimate".
+	PriorLoc, PriorScale []float64
+
+	// VarNegLogLik is the local-reparameterisation capability (Kingma et al.
+	// 2015). For a factorised Gaussian q(θ) = N(mu, diag(sigma^2)) it draws one
+	// sample of the pre-activations of every dense layer per example (and one
+	// sample of any other parameter), and returns -Σ_{n ∈ idx} log p(y_n | ...)
+	// for that draw. gradMu and gradSigma are overwritten with the gradients in
+	// mu and sigma. Nil when the model cannot offer it.
+	VarNegLogLik func(gradMu, gradSigma, mu, sigma []float64, idx []int, rng *rand.Rand) float64
+
+	// Predict fills out with the outputs of the model at inputs x for each of
+	// the parameter vectors thetas (out.S == len(thetas), out.N == x rows).
+	Predict func(out *predictive.Predictive, thetas [][]float64, x *mat.Dense)
+
+	// Fork returns an independent Problem over the same model and data with
+	// its own workspaces, so chains and ensemble members can run concurrently.
+	// Nil means the Problem must not be used from two goroutines.
+	Fork func() *Problem
+}
+
+// Progress is one report from a running fit.
+type Progress struct {
+	Method  string
+	Epoch   int // 1-based, the epoch just finished
+	Epochs  int
+	Loss    float64 // mean training objective over the epoch, per example
+	Elapsed time.Duration
+}
+
+// Observer receives progress reports. Backends never print; the CLI draws a
+// progress bar from these, an embedding program logs them, a test ignores
+// them. A nil Observer is allowed.
+type Observer func(Progress)
+
+// Method is an inference backend with its settings.
+type Method interface {
+	// Name is the backend's name in the language, e.g. "map" or "vi".
+	Name() string
+	// Fit learns a posterior. It stops early with ctx.Err() when ctx is done
+	// and returns a *DivergenceError when the objective stops being finite.
+	Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error)
+}
+
+// Posterior is a learned distribution over the parameter vector.
+type Posterior interface {
+	// Method names the backend that learned it.
+	Method() string
+	// Dim is the length of the parameter vectors it draws.
+	Dim() int
+	// Draw returns parameter vectors for a Monte-Carlo predictive. A continuous
+	// posterior returns s fresh draws; a finite one (a point, an ensemble, a
+	// set of stored samples) returns its own vectors and may ignore s.
+	Draw(s int, rng *rand.Rand) [][]float64
+}
