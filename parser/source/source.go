@@ -130,6 +130,15 @@ func (l List) Error() string {
 	return fmt.Sprintf("%s (and %d more errors)", l[0].Error(), len(l)-1)
 }
 
+// Unwrap exposes the errors to errors.Is and errors.As.
+func (l List) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
 // Err returns nil for an empty list and the list itself otherwise.
 func (l List) Err() error {
 	if len(l) == 0 {

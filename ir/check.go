@@ -1,0 +1,789 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/bayesl/bayesl/parser"
+	"github.com/bayesl/bayesl/parser/source"
+)
+
+// Config tells the checker what the runtime offers.
+type Config struct {
+	// Methods lists the inference backends `fit ... using NAME(...)` may name.
+	Methods []string
+}
+
+// Scope holds the names a session has bound, so a REPL can check one entry
+// at a time against everything defined before it.
+type Scope struct {
+	types  map[string]Type
+	models map[string]*DefineModel
+}
+
+// NewScope returns an empty scope.
+func NewScope() *Scope {
+	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}}
+}
+
+// Lookup returns the type bound to name.
+func (s *Scope) Lookup(name string) (Type, bool) {
+	t, ok := s.types[name]
+	return t, ok
+}
+
+// Model returns the model declared as name.
+func (s *Scope) Model(name string) (*DefineModel, bool) {
+	m, ok := s.models[name]
+	return m, ok
+}
+
+// Names returns every bound name, sorted.
+func (s *Scope) Names() []string {
+	out := make([]string, 0, len(s.types))
+	for n := range s.types {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Bind records name with type t (used by embedders that predeclare values).
+func (s *Scope) Bind(name string, t Type) { s.types[name] = t }
+
+func (s *Scope) clone() *Scope {
+	c := NewScope()
+	for k, v := range s.types {
+		c.types[k] = v
+	}
+	for k, v := range s.models {
+		c.models[k] = v
+	}
+	return c
+}
+
+// Check resolves names, types and shapes of a parsed file against scope. On
+// success the scope is extended with the file's bindings; on failure it is
+// left as it was and the error is a source.List of every problem found.
+func Check(f *parser.File, scope *Scope, cfg *Config) (*Program, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	c := &checker{file: f.Source, scope: scope.clone(), cfg: cfg}
+	prog := &Program{File: f.Source}
+	for _, s := range f.Stmts {
+		if st := c.stmt(s); st != nil {
+			prog.Stmts = append(prog.Stmts, st)
+		}
+	}
+	if len(c.errs) > 0 {
+		c.errs.Sort()
+		return nil, c.errs
+	}
+	*scope = *c.scope
+	return prog, nil
+}
+
+type checker struct {
+	file  *source.File
+	scope *Scope
+	cfg   *Config
+	errs  source.List
+}
+
+const maxErrors = 10
+
+func (c *checker) errorf(sp source.Span, k source.Kind, format string, args ...any) {
+	if len(c.errs) >= maxErrors {
+		return
+	}
+	c.errs.Add(source.Errorf(c.file, sp, k, format, args...))
+}
+
+func (c *checker) text(sp source.Span) string {
+	src := c.file.Src
+	a, b := sp.Start.Offset, sp.End.Offset
+	if a < 0 || b > len(src) || a > b {
+		return ""
+	}
+	return string(src[a:b])
+}
+
+func (c *checker) bind(id *parser.Ident, t Type) {
+	c.scope.types[id.Name] = t
+	delete(c.scope.models, id.Name)
+}
+
+// unknown reports an unknown name with a "did you mean" hint.
+func (c *checker) unknown(id *parser.Ident, what string, candidates []string) {
+	msg := fmt.Sprintf("unknown %s %q", what, id.Name)
+	if near := source.Nearest(id.Name, candidates); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	c.errorf(id.Sp, source.Name, "%s", msg)
+}
+
+func (c *checker) stmt(s parser.Stmt) Stmt {
+	switch s := s.(type) {
+	case *parser.DataStmt:
+		d := c.dataExpr(s.Value)
+		if d == nil {
+			c.bind(s.Name, Invalid)
+			return nil
+		}
+		c.bind(s.Name, DataT)
+		return &BindData{Name: s.Name.Name, Expr: d, Span: s.Sp}
+	case *parser.LetStmt:
+		return c.let(s)
+	case *parser.ModelDecl:
+		m := c.model(s)
+		if m == nil {
+			c.bind(s.Name, Invalid)
+			return nil
+		}
+		def := &DefineModel{Model: m, Text: c.text(s.Sp), Span: s.Sp}
+		c.bind(s.Name, ModelT)
+		c.scope.models[s.Name.Name] = def
+		return def
+	case *parser.PosteriorStmt:
+		p := c.posteriorExpr(s.Value)
+		if p == nil {
+			c.bind(s.Name, Invalid)
+			return nil
+		}
+		c.bind(s.Name, PosteriorT)
+		return &BindPosterior{Name: s.Name.Name, Expr: p, Span: s.Sp}
+	case *parser.EvaluateStmt:
+		return c.evaluate(s)
+	case *parser.PredictStmt:
+		return c.predict(s)
+	case *parser.SaveStmt:
+		post := c.postRef(s.Value)
+		path, ok := c.stringLit(s.Path, "file name")
+		if post == nil || !ok {
+			return nil
+		}
+		return &Save{Post: post, Path: path, Span: s.Sp}
+	case *parser.ExprStmt:
+		return c.show(s)
+	}
+	return nil
+}
+
+func (c *checker) let(s *parser.LetStmt) Stmt {
+	if call, ok := s.Value.(*parser.Call); ok && call.Fun.Name == "split" {
+		return c.split(s, call)
+	}
+	if len(s.Names) != 1 {
+		c.errorf(s.Sp, source.Type, "only split(...) yields two values; got %d names", len(s.Names))
+		return nil
+	}
+	name := s.Names[0]
+	switch v := s.Value.(type) {
+	case *parser.Number:
+		c.bind(name, NumberT)
+		return &BindValue{Name: name.Name, Type: NumberT, Num: v.Value, Span: s.Sp}
+	case *parser.String:
+		c.bind(name, StringT)
+		return &BindValue{Name: name.Name, Type: StringT, Str: v.Value, Span: s.Sp}
+	}
+	switch c.typeOf(s.Value) {
+	case PosteriorT:
+		p := c.posteriorExpr(s.Value)
+		if p == nil {
+			c.bind(name, Invalid)
+			return nil
+		}
+		c.bind(name, PosteriorT)
+		return &BindPosterior{Name: name.Name, Expr: p, Span: s.Sp}
+	case Invalid:
+		c.bind(name, Invalid)
+		return nil
+	}
+	d := c.dataExpr(s.Value)
+	if d == nil {
+		c.bind(name, Invalid)
+		return nil
+	}
+	c.bind(name, DataT)
+	return &BindData{Name: name.Name, Expr: d, Span: s.Sp}
+}
+
+// typeOf guesses the type of an expression without reporting errors, to
+// route `let` to the right checker.
+func (c *checker) typeOf(e parser.Expr) Type {
+	switch e := e.(type) {
+	case *parser.Fit:
+		return PosteriorT
+	case *parser.Ident:
+		t, ok := c.scope.types[e.Name]
+		if !ok {
+			return DataT // reported by dataExpr
+		}
+		return t
+	case *parser.Call:
+		if e.Fun.Name == "load" {
+			return PosteriorT
+		}
+	}
+	return DataT
+}
+
+func (c *checker) split(s *parser.LetStmt, call *parser.Call) Stmt {
+	if len(s.Names) != 2 {
+		c.errorf(s.Sp, source.Type, "split(...) yields two data sets: write `let train, test = split(...)`")
+		return nil
+	}
+	a := c.args(call, []string{"data", "frac"}, []string{"seed"})
+	if a == nil {
+		return nil
+	}
+	src := c.dataExpr(a["data"])
+	frac, okF := c.number(a["frac"], "split fraction")
+	seed := 0.0
+	okS := true
+	if e, ok := a["seed"]; ok {
+		seed, okS = c.number(e, "seed")
+		if okS && (seed < 0 || seed != math.Trunc(seed)) {
+			c.errorf(e.Span(), source.Type, "seed must be a non-negative integer, got %v", seed)
+			okS = false
+		}
+	}
+	if okF && (frac <= 0 || frac >= 1) {
+		c.errorf(a["frac"].Span(), source.Type, "split fraction must be between 0 and 1, got %v", frac)
+		okF = false
+	}
+	for _, n := range s.Names {
+		c.bind(n, DataT)
+	}
+	if src == nil || !okF || !okS {
+		return nil
+	}
+	return &BindSplit{Train: s.Names[0].Name, Test: s.Names[1].Name, Src: src, Frac: frac, Seed: uint64(seed), Span: s.Sp}
+}
+
+// args matches a call's arguments against required positional-or-named
+// parameters and optional named ones. It reports missing, unknown and
+// duplicate arguments and returns nil on error.
+func (c *checker) args(call *parser.Call, required, optional []string) map[string]parser.Expr {
+	out := map[string]parser.Expr{}
+	known := append(append([]string(nil), required...), optional...)
+	ok := true
+	pos := 0
+	for _, a := range call.Args {
+		name := ""
+		if a.Name == nil {
+			if pos >= len(required) {
+				c.errorf(a.Sp, source.Type, "%s takes %d positional arguments; name the others (%s)", call.Fun.Name, len(required), strings.Join(optional, ", "))
+				ok = false
+				continue
+			}
+			name = required[pos]
+			pos++
+		} else {
+			name = a.Name.Name
+			if !contains(known, name) {
+				c.unknown(a.Name, call.Fun.Name+" argument", known)
+				ok = false
+				continue
+			}
+		}
+		if _, dup := out[name]; dup {
+			c.errorf(a.Sp, source.Type, "argument %q given twice", name)
+			ok = false
+			continue
+		}
+		out[name] = a.Value
+	}
+	for _, r := range required {
+		if _, has := out[r]; !has {
+			c.errorf(call.Sp, source.Type, "%s needs argument %q", call.Fun.Name, r)
+			ok = false
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) number(e parser.Expr, what string) (float64, bool) {
+	switch e := e.(type) {
+	case *parser.Number:
+		return e.Value, true
+	case *parser.Ident:
+		if t, ok := c.scope.types[e.Name]; ok && t == NumberT {
+			return 0, false // numbers bound by let are not constant-folded yet
+		}
+	}
+	c.errorf(e.Span(), source.Type, "%s must be a number", what)
+	return 0, false
+}
+
+func (c *checker) integer(e parser.Expr, what string) (int, bool) {
+	v, ok := c.number(e, what)
+	if !ok {
+		return 0, false
+	}
+	if v != math.Trunc(v) || v < 0 || v > 1<<30 {
+		c.errorf(e.Span(), source.Type, "%s must be a non-negative integer, got %v", what, v)
+		return 0, false
+	}
+	return int(v), true
+}
+
+func (c *checker) stringLit(e parser.Expr, what string) (string, bool) {
+	if s, ok := e.(*parser.String); ok {
+		return s.Value, true
+	}
+	c.errorf(e.Span(), source.Type, "%s must be a string", what)
+	return "", false
+}
+
+func (c *checker) boolLit(e parser.Expr, what string) (bool, bool) {
+	if id, ok := e.(*parser.Ident); ok && (id.Name == "true" || id.Name == "false") {
+		return id.Name == "true", true
+	}
+	c.errorf(e.Span(), source.Type, "%s must be true or false", what)
+	return false, false
+}
+
+func (c *checker) ref(id *parser.Ident, want Type) (Ref, bool) {
+	t, ok := c.scope.types[id.Name]
+	if !ok {
+		var cands []string
+		for n, tt := range c.scope.types {
+			if tt == want {
+				cands = append(cands, n)
+			}
+		}
+		c.unknown(id, "name", cands)
+		return Ref{}, false
+	}
+	if t == Invalid {
+		return Ref{}, false // already reported
+	}
+	if t != want {
+		c.errorf(id.Sp, source.Type, "%q is a %s, not a %s", id.Name, t, want)
+		return Ref{}, false
+	}
+	return Ref{Name: id.Name, Type: t, Span: id.Sp}, true
+}
+
+func (c *checker) dataExpr(e parser.Expr) DataExpr {
+	switch e := e.(type) {
+	case *parser.Ident:
+		r, ok := c.ref(e, DataT)
+		if !ok {
+			return nil
+		}
+		return &DataRef{r}
+	case *parser.Call:
+		switch e.Fun.Name {
+		case "csv":
+			return c.csv(e)
+		case "where":
+			return c.where(e)
+		case "split":
+			c.errorf(e.Sp, source.Type, "split(...) yields two data sets: write `let train, test = split(...)`")
+			return nil
+		}
+		c.unknown(e.Fun, "data function", []string{"csv", "where", "split"})
+		return nil
+	}
+	c.errorf(e.Span(), source.Type, "expected a data set (csv(...), where(...), or a data name)")
+	return nil
+}
+
+func (c *checker) csv(call *parser.Call) DataExpr {
+	a := c.args(call, []string{"path"}, []string{"x", "y", "classes", "standardize"})
+	if a == nil {
+		return nil
+	}
+	out := &CSV{Span: call.Sp}
+	ok := true
+	if out.Path, ok = c.stringLit(a["path"], "csv path"); !ok {
+		return nil
+	}
+	if x, has := a["x"]; has {
+		list, isList := x.(*parser.List)
+		if !isList {
+			list = &parser.List{Elems: []parser.Expr{x}, Sp: x.Span()}
+		}
+		for _, el := range list.Elems {
+			switch el := el.(type) {
+			case *parser.Ident:
+				out.X = append(out.X, ColumnRef{From: el.Name, Span: el.Sp})
+			case *parser.String:
+				out.X = append(out.X, ColumnRef{From: el.Value, Span: el.Sp})
+			case *parser.Range:
+				from, ok1 := columnName(el.From)
+				to, ok2 := columnName(el.To)
+				if !ok1 || !ok2 {
+					c.errorf(el.Sp, source.Type, "a column range is written first .. last, with column names")
+					ok = false
+					continue
+				}
+				out.X = append(out.X, ColumnRef{From: from, To: to, Span: el.Sp})
+			default:
+				c.errorf(el.Span(), source.Type, "a column is a name, a quoted name, or a range first .. last")
+				ok = false
+			}
+		}
+	}
+	if y, has := a["y"]; has {
+		name, isName := columnName(y)
+		if !isName {
+			c.errorf(y.Span(), source.Type, "y must be a column name")
+			ok = false
+		}
+		out.Y = name
+	} else {
+		c.errorf(call.Sp, source.Type, "csv needs the target column: y: NAME")
+		ok = false
+	}
+	if k, has := a["classes"]; has {
+		n, okK := c.integer(k, "classes")
+		if okK && n < 2 {
+			c.errorf(k.Span(), source.Type, "classes must be at least 2, got %d", n)
+			okK = false
+		}
+		out.Classes = n
+		ok = ok && okK
+	}
+	if s, has := a["standardize"]; has {
+		b, okB := c.boolLit(s, "standardize")
+		out.Standardize = b
+		ok = ok && okB
+	}
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+func columnName(e parser.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *parser.Ident:
+		return e.Name, true
+	case *parser.String:
+		return e.Value, true
+	}
+	return "", false
+}
+
+func (c *checker) where(call *parser.Call) DataExpr {
+	a := c.args(call, []string{"data", "condition"}, nil)
+	if a == nil {
+		return nil
+	}
+	src := c.dataExpr(a["data"])
+	cond, ok := a["condition"].(*parser.Binary)
+	if !ok || !contains([]string{"<", "<=", ">", ">=", "==", "!="}, cond.Op) {
+		c.errorf(a["condition"].Span(), source.Type, "where's condition compares a column with a number, e.g. label < 5")
+		return nil
+	}
+	col, okC := columnName(cond.X)
+	val, okV := cond.Y.(*parser.Number)
+	if !okC || !okV {
+		c.errorf(cond.Sp, source.Type, "where's condition compares a column with a number, e.g. label < 5")
+		return nil
+	}
+	if src == nil {
+		return nil
+	}
+	return &Where{Src: src, Column: col, Op: cond.Op, Value: val.Value, Span: call.Sp, ColPos: cond.X.Span()}
+}
+
+func (c *checker) posteriorExpr(e parser.Expr) PosteriorExpr {
+	switch e := e.(type) {
+	case *parser.Fit:
+		return c.fit(e)
+	case *parser.Ident:
+		r, ok := c.ref(e, PosteriorT)
+		if !ok {
+			return nil
+		}
+		return &PosteriorRef{r}
+	case *parser.Call:
+		if e.Fun.Name == "load" {
+			a := c.args(e, []string{"path"}, nil)
+			if a == nil {
+				return nil
+			}
+			p, ok := c.stringLit(a["path"], "posterior file")
+			if !ok {
+				return nil
+			}
+			return &Load{Path: p, Span: e.Sp}
+		}
+	}
+	c.errorf(e.Span(), source.Type, "expected a posterior: fit MODEL on DATA using METHOD(...), load(\"file\"), or a posterior name")
+	return nil
+}
+
+func (c *checker) fit(e *parser.Fit) PosteriorExpr {
+	ok := true
+	var def *DefineModel
+	if _, has := c.scope.types[e.Model.Name]; has {
+		if _, found := c.ref(e.Model, ModelT); found {
+			def = c.scope.models[e.Model.Name]
+		}
+		ok = def != nil
+	} else {
+		var cands []string
+		for n := range c.scope.models {
+			cands = append(cands, n)
+		}
+		c.unknown(e.Model, "model", cands)
+		ok = false
+	}
+	data := c.dataExpr(e.Data)
+	method, args, okM := c.methodCall(e.Method)
+	if !ok || data == nil || !okM {
+		return nil
+	}
+	return &Fit{Model: def.Model, ModelText: def.Text, Data: data, Method: method.Name, MethodSpan: method.Sp, Args: args, Span: e.Sp}
+}
+
+func (c *checker) methodCall(e parser.Expr) (*parser.Ident, []Arg, bool) {
+	var id *parser.Ident
+	var call *parser.Call
+	switch e := e.(type) {
+	case *parser.Ident:
+		id = e
+	case *parser.Call:
+		id, call = e.Fun, e
+	default:
+		c.errorf(e.Span(), source.Type, "expected an inference method such as map(epochs: 100)")
+		return nil, nil, false
+	}
+	if len(c.cfg.Methods) > 0 && !contains(c.cfg.Methods, id.Name) {
+		known := append([]string(nil), c.cfg.Methods...)
+		sort.Strings(known)
+		msg := fmt.Sprintf("unknown inference method %q (known: %s)", id.Name, strings.Join(known, ", "))
+		if near := source.Nearest(id.Name, known); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		c.errorf(id.Sp, source.Name, "%s", msg)
+		return nil, nil, false
+	}
+	if call == nil {
+		return id, nil, true
+	}
+	var out []Arg
+	ok := true
+	for _, a := range call.Args {
+		if a.Name == nil {
+			c.errorf(a.Sp, source.Type, "settings of %s are named, e.g. epochs: 100", id.Name)
+			ok = false
+			continue
+		}
+		arg := Arg{Name: a.Name.Name, Span: a.Sp}
+		switch v := a.Value.(type) {
+		case *parser.Number:
+			arg.Num = v.Value
+		case *parser.String:
+			arg.Str, arg.IsStr = v.Value, true
+		case *parser.Ident:
+			arg.Str, arg.IsStr = v.Name, true
+		default:
+			c.errorf(a.Value.Span(), source.Type, "setting %q must be a number or a name", a.Name.Name)
+			ok = false
+			continue
+		}
+		out = append(out, arg)
+	}
+	return id, out, ok
+}
+
+func (c *checker) postRef(e parser.Expr) *PosteriorRef {
+	id, ok := e.(*parser.Ident)
+	if !ok {
+		c.errorf(e.Span(), source.Type, "expected a posterior name")
+		return nil
+	}
+	r, ok := c.ref(id, PosteriorT)
+	if !ok {
+		return nil
+	}
+	return &PosteriorRef{r}
+}
+
+var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class"}
+
+func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
+	out := &Evaluate{Span: s.Sp}
+	ok := true
+	posts := []parser.Expr{s.Posts}
+	if l, isList := s.Posts.(*parser.List); isList {
+		posts = l.Elems
+	}
+	for _, p := range posts {
+		r := c.postRef(p)
+		if r == nil {
+			ok = false
+			continue
+		}
+		out.Posts = append(out.Posts, r)
+	}
+	out.Data = c.dataExpr(s.Data)
+	for _, m := range s.Metrics {
+		mt, okM := c.metric(m)
+		ok = ok && okM
+		out.Metrics = append(out.Metrics, mt)
+	}
+	if !ok || out.Data == nil || len(out.Posts) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (c *checker) metric(e parser.Expr) (Metric, bool) {
+	var id *parser.Ident
+	var call *parser.Call
+	switch e := e.(type) {
+	case *parser.Ident:
+		id = e
+	case *parser.Call:
+		id, call = e.Fun, e
+	default:
+		c.errorf(e.Span(), source.Type, "expected a metric (%s)", strings.Join(metricNames, ", "))
+		return Metric{}, false
+	}
+	if !contains(metricNames, id.Name) {
+		c.unknown(id, "metric", metricNames)
+		return Metric{}, false
+	}
+	m := Metric{Name: id.Name, Level: 0.9, Bins: 15, Span: e.Span()}
+	if call == nil {
+		return m, true
+	}
+	switch id.Name {
+	case "coverage":
+		a := c.args(call, nil, []string{"level"})
+		if len(call.Args) == 1 && call.Args[0].Name == nil {
+			a = map[string]parser.Expr{"level": call.Args[0].Value}
+		}
+		if a == nil {
+			return m, false
+		}
+		if l, has := a["level"]; has {
+			v, ok := c.number(l, "coverage level")
+			if !ok || v <= 0 || v >= 1 {
+				if ok {
+					c.errorf(l.Span(), source.Type, "coverage level must be between 0 and 1, got %v", v)
+				}
+				return m, false
+			}
+			m.Level = v
+		}
+	case "ece":
+		a := c.args(call, nil, []string{"bins"})
+		if a == nil {
+			return m, false
+		}
+		if b, has := a["bins"]; has {
+			n, ok := c.integer(b, "bins")
+			if !ok || n < 1 {
+				if ok {
+					c.errorf(b.Span(), source.Type, "bins must be at least 1")
+				}
+				return m, false
+			}
+			m.Bins = n
+		}
+	default:
+		c.errorf(call.Sp, source.Type, "metric %s takes no arguments", id.Name)
+		return m, false
+	}
+	return m, true
+}
+
+func (c *checker) predict(s *parser.PredictStmt) Stmt {
+	post := c.postRef(s.Post)
+	out := &Predict{Post: post, Span: s.Sp}
+	if s.To != nil {
+		path, ok := c.stringLit(s.To, "predictions file")
+		if !ok {
+			return nil
+		}
+		out.Path = path
+	}
+	if l, isList := s.At.(*parser.List); isList {
+		rows, ok := c.matrix(l)
+		if !ok || post == nil {
+			return nil
+		}
+		out.Inputs = rows
+		return out
+	}
+	out.Data = c.dataExpr(s.At)
+	if out.Data == nil || post == nil {
+		return nil
+	}
+	return out
+}
+
+// matrix reads [[a, b], [c, d]] (or [a, b, c] as one-column rows).
+func (c *checker) matrix(l *parser.List) ([][]float64, bool) {
+	var rows [][]float64
+	for _, el := range l.Elems {
+		switch el := el.(type) {
+		case *parser.Number:
+			rows = append(rows, []float64{el.Value})
+		case *parser.List:
+			var row []float64
+			for _, v := range el.Elems {
+				n, ok := v.(*parser.Number)
+				if !ok {
+					c.errorf(v.Span(), source.Type, "inputs must be numbers")
+					return nil, false
+				}
+				row = append(row, n.Value)
+			}
+			if len(rows) > 0 && len(row) != len(rows[0]) {
+				c.errorf(el.Sp, source.Shape, "every input row needs %d values, this one has %d", len(rows[0]), len(row))
+				return nil, false
+			}
+			rows = append(rows, row)
+		default:
+			c.errorf(el.Span(), source.Type, "inputs are a list of rows, e.g. [[0.5], [1.0]]")
+			return nil, false
+		}
+	}
+	if len(rows) == 0 {
+		c.errorf(l.Sp, source.Shape, "no inputs to predict at")
+		return nil, false
+	}
+	return rows, true
+}
+
+func (c *checker) show(s *parser.ExprStmt) Stmt {
+	switch x := s.X.(type) {
+	case *parser.Ident:
+		t, ok := c.scope.types[x.Name]
+		if !ok {
+			c.unknown(x, "name", c.scope.Names())
+			return nil
+		}
+		return &Show{Ref: Ref{Name: x.Name, Type: t, Span: x.Sp}, Span: x.Sp}
+	case *parser.Number:
+		return &Show{Ref: Ref{Type: NumberT}, Num: x.Value, Span: x.Sp}
+	case *parser.String:
+		return &Show{Ref: Ref{Type: StringT}, Str: x.Value, Span: x.Sp}
+	}
+	c.errorf(s.Span(), source.Type, "an expression on its own must be a name or a literal")
+	return nil
+}

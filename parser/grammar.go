@@ -1,0 +1,280 @@
+package parser
+
+import (
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// The grammar structs below are participle's view of the language. They are
+// private: Parse lowers them at once into the AST of ast.go, so no later stage
+// depends on the shape of the grammar.
+
+var keywords = []string{
+	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
+	"using", "evaluate", "predict", "at", "save", "to", "scaled",
+}
+
+var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
+	{Name: "Comment", Pattern: `#[^\n]*`},
+	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
+	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
+	{Name: "Int", Pattern: `\d+`},
+	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled)\b`},
+	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
+	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
+})
+
+var grammar = participle.MustBuild[gFile](
+	participle.Lexer(bayeslLexer),
+	participle.Elide("Comment", "Whitespace"),
+	participle.UseLookahead(3),
+)
+
+type gFile struct {
+	Stmts []*gStmt `parser:"@@*"`
+}
+
+type gStmt struct {
+	Data      *gDataStmt      `parser:"  @@"`
+	Let       *gLetStmt       `parser:"| @@"`
+	Model     *gModel         `parser:"| @@"`
+	Posterior *gPosteriorStmt `parser:"| @@"`
+	Evaluate  *gEvaluateStmt  `parser:"| @@"`
+	Predict   *gPredictStmt   `parser:"| @@"`
+	Save      *gSaveStmt      `parser:"| @@"`
+	Expr      *gExpr          `parser:"| @@"`
+}
+
+type gIdent struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   string `parser:"@Ident"`
+}
+
+type gDataStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"\"data\" @@ \"=\""`
+	Value  *gExpr  `parser:"@@"`
+}
+
+type gLetStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Names  []*gIdent `parser:"\"let\" @@ (\",\" @@)* \"=\""`
+	Value  *gExpr    `parser:"@@"`
+}
+
+type gModel struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent       `parser:"\"model\" @@"`
+	Input  *gIdent       `parser:"\"(\" @@ \":\""`
+	Width  *gNumber      `parser:"@@ \")\""`
+	Body   []*gModelStmt `parser:"\"{\" @@* \"}\""`
+}
+
+type gModelStmt struct {
+	Prior   *gPriorStmt   `parser:"  @@"`
+	Param   *gParamStmt   `parser:"| @@"`
+	Assign  *gAssignStmt  `parser:"| @@"`
+	Observe *gObserveStmt `parser:"| @@"`
+}
+
+type gPriorStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Target *gIdent `parser:"\"prior\" @@ \"~\""`
+	Dist   *gExpr  `parser:"@@"`
+	Scaled *gIdent `parser:"(\"scaled\" @@)?"`
+}
+
+type gParamStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent  `parser:"\"param\" @@"`
+	Width  *gNumber `parser:"(\"[\" @@ \"]\")? \"~\""`
+	Dist   *gExpr   `parser:"@@"`
+}
+
+type gAssignStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"@@ \"=\""`
+	Value  *gExpr  `parser:"@@"`
+}
+
+type gObserveStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"@@ \"~\""`
+	Dist   *gExpr  `parser:"@@"`
+}
+
+type gPosteriorStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"\"posterior\" @@ \"=\""`
+	Value  *gExpr  `parser:"@@"`
+}
+
+type gEvaluateStmt struct {
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Posts   *gExpr   `parser:"\"evaluate\" @@"`
+	Data    *gExpr   `parser:"\"on\" @@ \":\""`
+	Metrics []*gExpr `parser:"@@ (\",\" @@)*"`
+}
+
+type gPredictStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Post   *gExpr `parser:"\"predict\" @@"`
+	At     *gExpr `parser:"\"at\" @@"`
+	To     *gExpr `parser:"(\"to\" @@)?"`
+}
+
+type gSaveStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Value  *gExpr `parser:"\"save\" @@"`
+	Path   *gExpr `parser:"\"to\" @@"`
+}
+
+// gExpr is the lowest precedence: a fit expression or a pipeline.
+type gExpr struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Fit    *gFit      `parser:"  @@"`
+	Pipe   *gPipeline `parser:"| @@"`
+}
+
+type gFit struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Model  *gIdent    `parser:"\"fit\" @@"`
+	Data   *gPipeline `parser:"\"on\" @@"`
+	Method *gPostfix  `parser:"\"using\" @@"`
+}
+
+type gPipeline struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Head   *gRange       `parser:"@@"`
+	Stages []*gPipeStage `parser:"(\"|>\" @@)*"`
+}
+
+type gPipeStage struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Fun    *gIdent `parser:"@@"`
+	Call   *gCall  `parser:"@@?"`
+}
+
+type gRange struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	From   *gCompare `parser:"@@"`
+	To     *gCompare `parser:"(\"..\" @@)?"`
+}
+
+type gCompare struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Left   *gSum  `parser:"@@"`
+	Op     string `parser:"( @(\"<=\" | \">=\" | \"==\" | \"!=\" | \"<\" | \">\")"`
+	Right  *gSum  `parser:"  @@ )?"`
+}
+
+type gSum struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Left   *gProduct `parser:"@@"`
+	Rest   []*gSumOp `parser:"@@*"`
+}
+
+type gSumOp struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Op     string    `parser:"@(\"+\" | \"-\")"`
+	Right  *gProduct `parser:"@@"`
+}
+
+type gProduct struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Left   *gUnary       `parser:"@@"`
+	Rest   []*gProductOp `parser:"@@*"`
+}
+
+type gProductOp struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Op     string  `parser:"@(\"*\" | \"/\")"`
+	Right  *gUnary `parser:"@@"`
+}
+
+type gUnary struct {
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Neg     *gUnary   `parser:"  \"-\" @@"`
+	Postfix *gPostfix `parser:"| @@"`
+}
+
+type gPostfix struct {
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Primary *gPrimary  `parser:"@@"`
+	Suffix  []*gSuffix `parser:"@@*"`
+}
+
+type gSuffix struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Call   *gCall  `parser:"  @@"`
+	Index  *gExpr  `parser:"| \"[\" @@ \"]\""`
+	Field  *gIdent `parser:"| \".\" @@"`
+}
+
+type gCall struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Args   []*gArg `parser:"\"(\" (@@ (\",\" @@)* \",\"?)? \")\""`
+}
+
+type gArg struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gArgName `parser:"(@@ \":\")?"`
+	Value  *gExpr  `parser:"@@"`
+}
+
+// gArgName lets keywords name arguments, as in dense(h, 10, prior: ...).
+type gArgName struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   string `parser:"@(Ident | Keyword)"`
+}
+
+type gPrimary struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Number *gNumber `parser:"  @@"`
+	String *string  `parser:"| @String"`
+	Ident  *gIdent  `parser:"| @@"`
+	List   *gList   `parser:"| @@"`
+	Paren  *gExpr   `parser:"| \"(\" @@ \")\""`
+}
+
+type gNumber struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Text   string `parser:"@(Float | Int)"`
+}
+
+type gList struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Elems  []*gExpr `parser:"\"[\" (@@ (\",\" @@)* \",\"?)? \"]\""`
+}
