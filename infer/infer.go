@@ -1,9 +1,3 @@
-// Package infer holds bayesl's inference backends behind one seam. A backend
-// sees a model only as a Problem (a flat parameter vector, minibatch
-// log-likelihood and log-prior with gradients, and optional capabilities);
-// it never imports the compiler or the language. Every backend returns a
-// Posterior that draws parameter vectors, and Predict turns draws into a
-// predictive.Predictive.
 package infer
 
 import (

@@ -247,7 +247,7 @@ type gArg struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *gArgName `parser:"(@@ \":\")?"`
-	Value  *gExpr  `parser:"@@"`
+	Value  *gExpr    `parser:"@@"`
 }
 
 // gArgName lets keywords name arguments, as in dense(h, 10, prior: ...).

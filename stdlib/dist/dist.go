@@ -1,10 +1,10 @@
-// Package dist holds the scalar log-densities bayesl needs, with their
-// derivatives in closed form, written in numerically stable forms. It knows
-// nothing of the language: compile calls these inside its vectorised loops,
-// infer calls the prior densities, predictive calls the observation models.
 package dist
 
-import "math"
+import (
+	"math"
+
+	"github.com/bayesl/bayesl/stdlib/num"
+)
 
 const logSqrt2Pi = 0.91893853320467274178032973640561763986139747363778 // ½ log 2π
 
@@ -36,15 +36,36 @@ func LaplaceLogProb(y, loc, scale float64) (lp, dY float64) {
 // derivatives with respect to loc and scale.
 func StudentTLogProb(y, df, loc, scale float64) (lp, dLoc, dScale float64) {
 	z := (y - loc) / scale
-	lg1, _ := math.Lgamma((df + 1) / 2)
-	lg2, _ := math.Lgamma(df / 2)
 	u := z * z / df
-	lp = lg1 - lg2 - 0.5*math.Log(df*math.Pi) - math.Log(scale) - (df+1)/2*math.Log1p(u)
+	lp = lgammaHalfDiff(df/2) - 0.5*math.Log(df*math.Pi) - math.Log(scale) - (df+1)/2*math.Log1p(u)
 	// d lp / d z = -(df+1) z / (df (1+u))
 	dz := -(df + 1) * z / (df * (1 + u))
 	dLoc = -dz / scale
 	dScale = -1/scale - dz*z/scale
 	return
+}
+
+// lgammaHalfDiff returns log Γ(x+½) - log Γ(x) for x > 0, the normalising
+// term of the Student-t density at x = df/2. Subtracting two Lgamma values
+// of size x log x loses about log10(x log x) digits (4e-10 absolute at
+// df = 1e6), so for large x the Stirling series of the difference is used:
+//
+//	½ log x + (x log1p(1/(2x)) - ½) + R(x+½) - R(x),
+//
+// with R the Stirling remainder, accurate to about 1e-16 absolute.
+func lgammaHalfDiff(x float64) float64 {
+	if x < 50 {
+		return num.Lgamma(x+0.5) - num.Lgamma(x)
+	}
+	return 0.5*math.Log(x) + (x*math.Log1p(0.5/x) - 0.5) + stirlingRemainder(x+0.5) - stirlingRemainder(x)
+}
+
+// stirlingRemainder returns log Γ(z) - [(z-½) log z - z + ½ log 2π] for
+// z ≥ 50, truncated after the z⁻⁷ term (the first omitted term is below
+// 5e-19 there).
+func stirlingRemainder(z float64) float64 {
+	w := 1 / (z * z)
+	return (1.0/12 - w*(1.0/360-w*(1.0/1260-w*(1.0/1680)))) / z
 }
 
 // PoissonLogProb returns log Poisson(y | exp(logRate)) and d/d logRate.
@@ -93,16 +114,45 @@ func CategoricalLogitLogProb(grad, logits []float64, k int) float64 {
 	return logits[k] - lse
 }
 
-// Softplus returns log(1 + e^x) without overflow or loss of precision.
+// Softplus returns log(1 + e^x) without overflow or loss of precision. It is
+// num.Softplus, kept here so that callers of the densities need one import.
 func Softplus(x float64) float64 {
-	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+	return num.Softplus(x)
 }
 
-// Sigmoid returns 1/(1+e^{-x}) without overflow; it is the derivative of Softplus.
+// Sigmoid returns 1/(1+e^{-x}) without overflow; it is the derivative of
+// Softplus. It is num.Sigmoid.
 func Sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
+	return num.Sigmoid(x)
+}
+
+// StudentTLogProbY returns log StudentT(y | df, loc, scale) and its
+// derivative with respect to y, the form a Student-t prior on a weight needs
+// (the gradient flows into the weight, not into fixed hyperparameters).
+// dY is -dLoc of StudentTLogProb.
+func StudentTLogProbY(y, df, loc, scale float64) (lp, dY float64) {
+	lp, dLoc, _ := StudentTLogProb(y, df, loc, scale)
+	return lp, -dLoc
+}
+
+// KLNormal returns KL(N(mu, sigma²) ‖ N(priorLoc, priorScale²)) and its
+// partial derivatives with respect to mu and sigma (ALGORITHMS.md section 7):
+//
+//	KL = log(priorScale/sigma) + (sigma² + (mu-priorLoc)²)/(2 priorScale²) - ½
+//	dMu = (mu-priorLoc)/priorScale²
+//	dSigma = sigma/priorScale² - 1/sigma
+//
+// With r = sigma/priorScale the variance part ½(r² - 1 - log r²) is computed
+// as ½(expm1(u) - u), u = 2 log r, so that it does not cancel to a few
+// digits when a mean-field factor sits close to its prior (r ≈ 1), which is
+// where most weights of a wide network stay. sigma and priorScale must be
+// positive; otherwise the result is NaN or ±Inf.
+func KLNormal(mu, sigma, priorLoc, priorScale float64) (kl, dMu, dSigma float64) {
+	u := 2 * math.Log(sigma/priorScale)
+	d := (mu - priorLoc) / priorScale
+	kl = 0.5 * ((math.Expm1(u) - u) + d*d)
+	v := priorScale * priorScale
+	dMu = (mu - priorLoc) / v
+	dSigma = sigma/v - 1/sigma
+	return kl, dMu, dSigma
 }

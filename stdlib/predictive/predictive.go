@@ -1,7 +1,6 @@
-// Package predictive holds the Monte-Carlo posterior predictive: the
-// per-sample outputs of S parameter draws, from which every uncertainty
-// summary is derived (ALGORITHMS.md section 1).
 package predictive
+
+import "strconv"
 
 // Observation is a regression observation model in terms of the two
 // per-example outputs a network produces for it (a location and a scale; the
@@ -12,6 +11,9 @@ type Observation interface {
 	// Mean and Var are the moments of y given loc and scale.
 	Mean(loc, scale float64) float64
 	Var(loc, scale float64) float64
+	// CDF is P(Y ≤ y | loc, scale); for a discrete model it is the
+	// right-continuous step function.
+	CDF(y, loc, scale float64) float64
 }
 
 // Kind says which half of the struct is filled.
@@ -23,11 +25,23 @@ const (
 	Classification
 )
 
+// String returns "regression" or "classification".
+func (k Kind) String() string {
+	switch k {
+	case Regression:
+		return "regression"
+	case Classification:
+		return "classification"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Predictive keeps the outputs of S posterior draws at N inputs.
 //
 // Regression: Loc and Scale are S x N row-major (sample-major) and Obs turns
-// them into densities and moments. Classification: LogProb is S x N x K
-// (sample-major, then example, then class) log-probabilities.
+// them into densities and moments; a nil Obs means Normal{}. Classification:
+// LogProb is S x N x K (sample-major, then example, then class)
+// log-probabilities, each row normalised (log-softmax outputs, not logits).
 type Predictive struct {
 	Kind    Kind
 	S, N, K int
