@@ -1,0 +1,50 @@
+// Package infer holds bayesl's inference backends behind one seam. A backend
+// sees a model only as a Problem (a flat parameter vector, minibatch
+// log-likelihood and log-prior with gradients, and optional capabilities);
+// it never imports the compiler or the language. Every backend returns a
+// Posterior that draws parameter vectors, and Predict turns draws into a
+// predictive.Predictive.
+//
+// This is the stage after compile: lang builds a Problem from a compiled
+// model and its data, picks a Method from a Registry by the name written in
+// the script (fit net on train using vi(epochs: 300)), and keeps the
+// Posterior for prediction, evaluation and saving.
+//
+// # Backends
+//
+//   - MAP ("map"): minibatch gradient descent on NegLogLik/B + NegLogPrior/N;
+//     a *Point posterior.
+//   - VI ("vi"): mean-field Gaussian Bayes by Backprop with the local
+//     reparameterisation trick when the Problem offers VarNegLogLik; a
+//     *Gaussian posterior.
+//
+// Each backend is a settings struct whose zero value means its documented
+// defaults, with struct tags naming the settings as a script spells them.
+// Builtins returns a fresh Registry; ParseSettings (and Build, which wraps
+// it) turns script arguments into a settings struct, reporting a bad one as
+// a *SettingError that points at the argument. A new backend is one file
+// with one struct and one Registry entry, "name": Build[T].
+//
+// # Fitting
+//
+// Gradient backends share one driver: each epoch shuffles the rows with
+// the caller's *rand.Rand, steps through minibatches, checks the context
+// before every step, and reports the mean per-example objective to the
+// Observer after every epoch. A NaN or infinite objective or gradient stops
+// the fit with a *DivergenceError naming the epoch and step. Optimisers
+// (Adam, heavy-ball SGD) update the parameters in place; a step allocates
+// nothing. The same seed gives the same posterior, bit for bit.
+//
+// # Saving
+//
+// Encode, Decode, WriteFile and ReadFile store a posterior in a versioned,
+// checksummed binary file together with an opaque metadata blob (lang keeps
+// the model source and data scalers there). A posterior kind that can be
+// saved implements Saver and registers a Decoder under its Kind in
+// BuiltinDecoders. WriteFile replaces a file atomically; damaged, truncated,
+// foreign or newer files give a *FormatError (errors.Is ErrChecksum,
+// ErrTruncated, ErrNotPosterior, ErrVersion, ...).
+//
+// The package infertest holds conjugate test problems with exact posteriors
+// and a conformance check every backend runs.
+package infer

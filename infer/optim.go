@@ -1,0 +1,121 @@
+package infer
+
+import "math"
+
+// An optimizer updates a parameter vector in place from its gradient. Its
+// state is allocated once by the constructor; step allocates nothing.
+type optimizer interface {
+	// step moves x against the gradient c·g. It reports false when a
+	// coordinate of g is NaN or infinite; x and the state are then spoilt,
+	// and the caller must stop (the check rides along the update loop
+	// instead of taking a pass of its own).
+	step(x, g []float64, c float64) bool
+}
+
+// Optimizer names accepted by the optimizer setting of every backend.
+const (
+	optAdam = "adam"
+	optSGD  = "sgd"
+)
+
+// defaultLR is the learning rate used when a backend's LR setting is zero.
+// Heavy-ball SGD with momentum β moves about LR/(1-β) per unit gradient,
+// so 1e-3 with β = 0.9 takes steps of the same size as Adam's 1e-2.
+func defaultLR(opt string) float64 {
+	if opt == optSGD {
+		return 1e-3
+	}
+	return 1e-2
+}
+
+// newOptimizer returns the named optimizer over n coordinates. momentum is
+// used by sgd only; a negative value means none.
+func newOptimizer(name string, n int, lr, momentum float64) optimizer {
+	if name == optSGD {
+		return newSGD(n, lr, momentum)
+	}
+	return newAdam(n, lr)
+}
+
+// adam is Adam (Kingma & Ba 2015) with β1 = 0.9, β2 = 0.999, ε = 1e-8, in
+// PyTorch's form: x -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε).
+type adam struct {
+	lr, b1, b2, eps float64
+	b1t, b2t        float64 // β1^t, β2^t
+	m, v            []float64
+}
+
+func newAdam(n int, lr float64) *adam {
+	return &adam{lr: lr, b1: 0.9, b2: 0.999, eps: 1e-8, b1t: 1, b2t: 1,
+		m: make([]float64, n), v: make([]float64, n)}
+}
+
+func (a *adam) step(x, g []float64, c float64) bool {
+	a.b1t *= a.b1
+	a.b2t *= a.b2
+	stepSize := a.lr / (1 - a.b1t)
+	invSqrtBC2 := 1 / math.Sqrt(1-a.b2t)
+	b1, b2, eps := a.b1, a.b2, a.eps
+	c1, c2 := (1-b1)*c, (1-b2)*c*c
+	m, v := a.m[:len(x)], a.v[:len(x)]
+	g = g[:len(x)]
+	z := 0.0
+	for i, gi := range g {
+		z += gi * 0
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		x[i] -= stepSize * mi / (math.Sqrt(vi)*invSqrtBC2 + eps)
+	}
+	return z == 0
+}
+
+// sgd is stochastic gradient descent with heavy-ball momentum in PyTorch's
+// form: buf = β·buf + g; x -= lr·buf. With β = 0 it is plain SGD.
+type sgd struct {
+	lr, beta float64
+	buf      []float64
+}
+
+func newSGD(n int, lr, momentum float64) *sgd {
+	s := &sgd{lr: lr}
+	if momentum > 0 {
+		s.beta = momentum
+		s.buf = make([]float64, n)
+	}
+	return s
+}
+
+func (s *sgd) step(x, g []float64, c float64) bool {
+	g = g[:len(x)]
+	z := 0.0 // g[i]*0 is 0 for a finite g[i] and NaN otherwise
+	if s.buf == nil {
+		lr := s.lr * c
+		for i, gi := range g {
+			z += gi * 0
+			x[i] -= lr * gi
+		}
+		return z == 0
+	}
+	buf := s.buf[:len(x)]
+	for i, gi := range g {
+		z += gi * 0
+		b := s.beta*buf[i] + c*gi
+		buf[i] = b
+		x[i] -= s.lr * b
+	}
+	return z == 0
+}
+
+// firstNonFinite returns the first element of v that is NaN or infinite,
+// or 0 when there is none.
+func firstNonFinite(v []float64) float64 {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return x
+		}
+	}
+	return 0
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

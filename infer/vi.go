@@ -1,0 +1,324 @@
+package infer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// VI is mean-field variational inference, Bayes by Backprop (Blundell et
+// al. 2015), with the local reparameterisation trick (Kingma, Salimans &
+// Welling 2015) when the Problem offers it. It returns a *Gaussian. The zero
+// value is ready to use: each zero field means the default given beside it.
+//
+// The family is q(θ) = N(μ, diag σ²) with σ = softplus(ρ); μ starts at
+// p.Init (zeros when Init is nil) and every σ at InitScale. Each minibatch step descends the
+// per-example negative ELBO
+//
+//	KLWeight·KL(q‖p)/N + E_q[NegLogLik(batch)]/B,
+//
+// estimated with Samples Monte-Carlo draws:
+//
+//   - the likelihood term through p.VarNegLogLik when it is set (noise per
+//     pre-activation), else by drawing θ = μ + σ⊙ε and calling NegLogLik
+//     (dμ = g, dσ = g⊙ε);
+//   - the KL in closed form when p.PriorLoc and p.PriorScale are set, else
+//     as the Monte-Carlo estimate log q(θ) − log p(θ) at the same kind of
+//     draw, differentiated through θ with NegLogPrior's gradient (the
+//     entropy part, −Σ log σ, exactly).
+//
+// The σ-gradient reaches ρ through sigmoid(ρ); σ and sigmoid(ρ) share one
+// exp per coordinate per step. A step allocates nothing.
+type VI struct {
+	Epochs    int     `bl:"epochs,pos"`               // passes over the data; default 300
+	LR        float64 `bl:"lr,pos"`                   // learning rate; default 1e-2 for adam, 1e-3 for sgd
+	Batch     int     `bl:"batch,pos"`                // minibatch rows; default 128, all rows when N is smaller
+	KLWeight  float64 `bl:"kl_weight,pos"`            // weight of the KL term; default 1 (the ELBO)
+	Samples   int     `bl:"samples,pos"`              // Monte-Carlo draws per step; default 1
+	InitScale float64 `bl:"init_scale,pos"`           // initial σ of every coordinate; default 1e-3
+	Optimizer string  `bl:"optimizer,oneof=adam|sgd"` // "adam" (default) or "sgd" (heavy-ball momentum)
+	Momentum  float64 `bl:"momentum,unit,zero=-1"`    // sgd momentum in [0, 1); default 0.9; -1 means none
+}
+
+var _ Method = (*VI)(nil)
+
+// Name returns "vi".
+func (VI) Name() string { return "vi" }
+
+func (v VI) withDefaults() VI {
+	if v.Epochs == 0 {
+		v.Epochs = 300
+	}
+	if v.Optimizer == "" {
+		v.Optimizer = optAdam
+	}
+	if v.LR == 0 {
+		v.LR = defaultLR(v.Optimizer)
+	}
+	if v.Batch == 0 {
+		v.Batch = 128
+	}
+	if v.KLWeight == 0 {
+		v.KLWeight = 1
+	}
+	if v.Samples == 0 {
+		v.Samples = 1
+	}
+	if v.InitScale == 0 {
+		v.InitScale = 1e-3
+	}
+	if v.Momentum == 0 {
+		v.Momentum = 0.9
+	}
+	return v
+}
+
+// Fit runs the optimisation. It reports Progress after every epoch (Loss is
+// the mean per-example negative ELBO estimate), stops with ctx.Err() when
+// ctx is done (checked before every step) and returns a *DivergenceError
+// when the objective or its gradient is not finite.
+func (v VI) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
+	if err := checkSettings(v); err != nil {
+		return nil, fmt.Errorf("vi: %w", err)
+	}
+	if err := checkProblem("vi", p); err != nil {
+		return nil, err
+	}
+	if p.PriorLoc == nil && p.NegLogPrior == nil {
+		return nil, fmt.Errorf("vi: problem has neither a normal prior (PriorLoc, PriorScale) nor NegLogPrior")
+	}
+	if rng == nil {
+		return nil, fmt.Errorf("vi: %w", errNilRNG)
+	}
+	v = v.withDefaults()
+	s := newVIState(p, v, rng)
+	if p.Init != nil {
+		p.Init(s.mu, rng)
+	}
+	rho0 := softplusInv(v.InitScale)
+	for j := range s.rho {
+		s.rho[j] = rho0
+	}
+	l := newLoop("vi", v.Epochs, v.Batch, p.N)
+	if err := l.run(ctx, rng, obs, s.step); err != nil {
+		return nil, err
+	}
+	s.transform()
+	return &Gaussian{Mean: s.mu, Std: s.sigma, By: "vi"}, nil
+}
+
+// viState is the preallocated workspace of one VI fit.
+type viState struct {
+	p       *Problem
+	rng     *rand.Rand
+	d       int
+	kw      float64 // KL weight
+	samples int
+	lrt     bool // likelihood through VarNegLogLik
+	closed  bool // closed-form KL
+
+	w, g           []float64 // [μ; ρ] and its gradient [dμ; dσ→dρ]
+	mu, rho        []float64 // views of w
+	gmu, gsig      []float64 // views of g
+	sigma, sig     []float64 // softplus(ρ), sigmoid(ρ)
+	tmu, tsig      []float64 // VarNegLogLik's gradients (lrt)
+	eps, theta, gl []float64 // a weight-space draw and NegLogLik's gradient (!lrt or !closed)
+	gp             []float64 // NegLogPrior's gradient (!closed)
+	ploc, pprec    []float64 // prior location and precision 1/scale² (closed)
+	sumLogScale    float64   // Σ log priorScale (closed)
+	opt            optimizer
+}
+
+func newVIState(p *Problem, v VI, rng *rand.Rand) *viState {
+	d := p.Dim
+	s := &viState{p: p, rng: rng, d: d, kw: v.KLWeight, samples: v.Samples,
+		lrt: p.VarNegLogLik != nil, closed: p.PriorLoc != nil}
+	s.w = make([]float64, 2*d)
+	s.g = make([]float64, 2*d)
+	s.mu, s.rho = s.w[:d:d], s.w[d:]
+	s.gmu, s.gsig = s.g[:d:d], s.g[d:]
+	s.sigma = make([]float64, d)
+	s.sig = make([]float64, d)
+	if s.lrt {
+		s.tmu = make([]float64, d)
+		s.tsig = make([]float64, d)
+	}
+	if !s.lrt || !s.closed {
+		s.eps = make([]float64, d)
+		s.theta = make([]float64, d)
+		s.gl = make([]float64, d)
+	}
+	if !s.closed {
+		s.gp = make([]float64, d)
+	} else {
+		s.ploc = p.PriorLoc
+		s.pprec = make([]float64, d)
+		for j, sc := range p.PriorScale {
+			s.pprec[j] = 1 / (sc * sc)
+			s.sumLogScale += math.Log(sc)
+		}
+	}
+	s.opt = newOptimizer(v.Optimizer, 2*d, v.LR, v.Momentum)
+	return s
+}
+
+// transform sets sigma = softplus(ρ) and sig = sigmoid(ρ) from one exp per
+// coordinate: with e = exp(−|ρ|), softplus(ρ) = max(ρ, 0) + log1p(e) and
+// sigmoid(ρ) = 1/(1+e) for ρ ≥ 0, e/(1+e) otherwise. The exps go first,
+// through sig, in a loop of their own: the CPU overlaps independent exps
+// (or log1ps) better than exp→log1p chains, about 20% faster.
+func (s *viState) transform() {
+	sigma, sig := s.sigma, s.sig[:len(s.sigma)]
+	rho := s.rho[:len(sigma)]
+	for j, r := range rho {
+		sig[j] = math.Exp(-math.Abs(r))
+	}
+	for j, r := range rho {
+		e := sig[j]
+		sp := math.Log1p(e)
+		q := 1 / (1 + e)
+		if r >= 0 {
+			sigma[j], sig[j] = r+sp, q
+		} else {
+			sigma[j], sig[j] = sp, e*q
+		}
+	}
+}
+
+// step takes one optimiser step on the rows idx and returns the per-example
+// negative ELBO estimate before the step.
+func (s *viState) step(idx []int) (loss, badGrad float64) {
+	p, d := s.p, s.d
+	nS := float64(s.samples)
+	likScale := 1 / (float64(len(idx)) * nS) // E_q[NLL]/B, averaged over samples
+	klScale := s.kw / float64(p.N)           // KLWeight·KL/N
+	mu, sigma := s.mu, s.sigma[:d]
+	gmu, gsig := s.gmu, s.gsig[:d]
+
+	s.transform()
+	clear(s.g)
+	nll, kl := 0.0, 0.0
+
+	if s.lrt {
+		tmu, tsig := s.tmu[:d], s.tsig[:d]
+		for range s.samples {
+			nll += p.VarNegLogLik(tmu, tsig, mu, sigma, idx, s.rng)
+			for j := range gmu {
+				gmu[j] += likScale * tmu[j]
+				gsig[j] += likScale * tsig[j]
+			}
+		}
+	}
+
+	if !s.lrt || !s.closed {
+		eps, theta, gl := s.eps[:d], s.theta[:d], s.gl[:d]
+		mcScale := klScale / nS
+		for range s.samples {
+			for j := range eps {
+				e := s.rng.NormFloat64()
+				eps[j] = e
+				theta[j] = mu[j] + sigma[j]*e
+			}
+			switch {
+			case !s.lrt && s.closed: // likelihood by weight sampling
+				nll += p.NegLogLik(gl, theta, idx)
+				for j, e := range eps {
+					gt := likScale * gl[j]
+					gmu[j] += gt
+					gsig[j] += gt * e
+				}
+			case s.lrt && !s.closed: // Monte-Carlo KL only
+				gp := s.gp[:d]
+				clear(gp)
+				kl += (p.NegLogPrior(gp, theta) - 0.5*sumSq(eps)) / nS
+				for j, e := range eps {
+					gt := mcScale * gp[j]
+					gmu[j] += gt
+					gsig[j] += gt * e
+				}
+			default: // both at the same draw
+				gp := s.gp[:d]
+				nll += p.NegLogLik(gl, theta, idx)
+				clear(gp)
+				kl += (p.NegLogPrior(gp, theta) - 0.5*sumSq(eps)) / nS
+				for j, e := range eps {
+					gt := likScale*gl[j] + mcScale*gp[j]
+					gmu[j] += gt
+					gsig[j] += gt * e
+				}
+			}
+		}
+	}
+
+	if s.closed {
+		// KL(N(μ,σ²) ‖ N(m,s²)) = log s − log σ + (σ² + (μ−m)²)/(2s²) − ½
+		// Σ log σ is taken as the log of a running product (see sumLog).
+		ploc, pprec := s.ploc[:d], s.pprec[:d]
+		sum, prod, exp := 0.0, 1.0, 0
+		for j, m := range mu {
+			sg, pr := sigma[j], pprec[j]
+			diff := m - ploc[j]
+			sum += 0.5 * (sg*sg + diff*diff) * pr
+			if prod *= sg; prod < 0x1p-500 || prod > 0x1p500 {
+				var k int
+				prod, k = math.Frexp(prod)
+				exp += k
+			}
+			gmu[j] += klScale * diff * pr
+			gsig[j] += klScale * (sg*pr - 1/sg)
+		}
+		kl = s.sumLogScale + sum - (math.Log(prod) + float64(exp)*math.Ln2) - 0.5*float64(d)
+	} else {
+		// log q(θ) = −Σ log σ − ½Σε² − (d/2) log 2π; its total derivative
+		// in σ at fixed ε is −1/σ, in μ zero.
+		for j, sg := range sigma {
+			gsig[j] -= klScale / sg
+		}
+		kl += -sumLog(sigma) - 0.5*float64(d)*log2Pi
+	}
+
+	// dρ = dσ · sigmoid(ρ), in place.
+	for j, sg := range s.sig[:d] {
+		gsig[j] *= sg
+	}
+
+	loss = klScale*kl + likScale*nll
+	if !isFinite(loss) {
+		return loss, 0
+	}
+	if !s.opt.step(s.w, s.g, 1) {
+		return loss, firstNonFinite(s.g)
+	}
+	return loss, 0
+}
+
+const log2Pi = 1.83787706640934548356065947281123527972279494727556682563430308096553139 // log 2π
+
+// sumLog returns Σ log v_i for positive v_i with one multiplication per
+// element instead of a log: it keeps a running product and moves its
+// binary exponent aside whenever the product leaves [2^-500, 2^500]. The
+// product's relative rounding error is about len(v)·2^-53, an absolute
+// error of the same size in the sum. A zero gives −Inf, a NaN NaN.
+func sumLog(v []float64) float64 {
+	prod, exp := 1.0, 0
+	for _, x := range v {
+		if prod *= x; prod < 0x1p-500 || prod > 0x1p500 {
+			var k int
+			prod, k = math.Frexp(prod)
+			exp += k
+		}
+	}
+	return math.Log(prod) + float64(exp)*math.Ln2
+}
+
+func sumSq(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x * x
+	}
+	return s
+}
+
+// softplusInv returns ρ with softplus(ρ) = y, for y > 0: y + log(−expm1(−y)).
+func softplusInv(y float64) float64 { return y + math.Log(-math.Expm1(-y)) }
