@@ -672,10 +672,7 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 	}
 	switch id.Name {
 	case "coverage":
-		a := c.args(call, nil, []string{"level"})
-		if len(call.Args) == 1 && call.Args[0].Name == nil {
-			a = map[string]parser.Expr{"level": call.Args[0].Value}
-		}
+		a := c.args(call, []string{"level"}, nil)
 		if a == nil {
 			return m, false
 		}

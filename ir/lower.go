@@ -27,10 +27,11 @@ func (c *checker) model(d *parser.ModelDecl) *Model {
 		m:      &Model{Name: d.Name.Name, InputName: d.Input.Name, Span: d.Sp},
 		names:  map[string]int{},
 		params: map[string]bool{},
-		// Default priors: N(0, 1/fan_in) on weights and N(0, 1) on biases.
+		// Default priors: N(0, 1) on every weight and bias, as in most BNN
+		// examples; `prior weights ~ ... scaled fan_in` opts into N(0, s^2/fan_in).
 		wPrior:  Prior{Family: PriorNormal, Scale: 1},
 		bPrior:  Prior{Family: PriorNormal, Scale: 1},
-		wScaled: true,
+		wScaled: false,
 	}
 	nerr := len(c.errs)
 	width := d.Width.Value

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/bayesl/bayesl/infer"
+	"github.com/bayesl/bayesl/lang"
+	"github.com/bayesl/bayesl/parser/source"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: bayesl %s\n\n", synopsis)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExit codes: 0 success, 1 data or runtime error, 2 usage, syntax or check error.\n")
+	}
+	return fs
+}
+
+// parseFlags parses flags that may come before or after the file name.
+func parseFlags(fs *flag.FlagSet, args []string) (string, int, bool) {
+	var file string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", exitOK, false
+			}
+			return "", exitUsage, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if file != "" {
+			fmt.Fprintf(fs.Output(), "bayesl %s: one script at a time\n", fs.Name())
+			return "", exitUsage, false
+		}
+		file, args = fs.Arg(0), fs.Args()[1:]
+	}
+	if file == "" {
+		fs.Usage()
+		return "", exitUsage, false
+	}
+	return file, 0, true
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", "check FILE", stderr)
+	file, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "bayesl: %v\n", err)
+		return exitRuntime
+	}
+	s := lang.NewSession(nil)
+	if _, err := s.Check(file, src); err != nil {
+		source.Print(stderr, err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", file)
+	return exitOK
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", "run [flags] FILE", stderr)
+	seed := fs.Uint64("seed", 1, "root seed of every random draw")
+	quiet := fs.Bool("q", false, "quiet: no progress bars")
+	asJSON := fs.Bool("json", false, "print every result as one JSON document on stdout")
+	samples := fs.Int("samples", 100, "posterior draws behind every predictive")
+	maxEpochs := fs.Int("max-epochs", 0, "cap every fit at this many epochs (0: as written)")
+	file, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "bayesl: %v\n", err)
+		return exitRuntime
+	}
+
+	var results []lang.Result
+	bars := newProgress(stderr, !*quiet && isTerminal(stderr))
+	cfg := &lang.Config{
+		Seed:      *seed,
+		Dir:       filepath.Dir(file),
+		Samples:   *samples,
+		MaxEpochs: *maxEpochs,
+		Progress:  bars.update,
+		Emit: func(r lang.Result) {
+			bars.finish()
+			if *asJSON {
+				results = append(results, r)
+				return
+			}
+			r.Format(stdout)
+		},
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err = lang.NewSession(cfg).Run(ctx, file, src)
+	bars.finish()
+	code = exitOK
+	if err != nil {
+		source.Print(stderr, err)
+		code = exitCode(err)
+	}
+	if *asJSON {
+		writeJSON(stdout, results, err)
+	}
+	return code
+}
+
+// exitCode maps an error to the documented exit codes.
+func exitCode(err error) int {
+	var list source.List
+	var e *source.Error
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		e = list[0]
+	case errors.As(err, &e):
+	default:
+		return exitRuntime
+	}
+	switch e.Kind {
+	case source.Syntax, source.Name, source.Type, source.Shape:
+		return exitUsage
+	}
+	return exitRuntime
+}
+
+type jsonError struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+	Kind string `json:"kind"`
+	Msg  string `json:"message"`
+}
+
+func writeJSON(w io.Writer, results []lang.Result, err error) {
+	doc := struct {
+		Results []lang.Result `json:"results"`
+		Errors  []jsonError   `json:"errors,omitempty"`
+	}{Results: results}
+	if doc.Results == nil {
+		doc.Results = []lang.Result{}
+	}
+	if err != nil {
+		var list source.List
+		var e *source.Error
+		switch {
+		case errors.As(err, &list):
+		case errors.As(err, &e):
+			list = source.List{e}
+		default:
+			doc.Errors = append(doc.Errors, jsonError{Kind: "error", Msg: err.Error()})
+		}
+		for _, e := range list {
+			je := jsonError{Kind: e.Kind.String(), Msg: e.Msg, Line: e.Span.Start.Line, Col: e.Span.Start.Col}
+			if e.File != nil {
+				je.File = e.File.Name
+			}
+			doc.Errors = append(doc.Errors, je)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(doc)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress draws one bar per fit on stderr from the session's progress
+// reports; it draws nothing when disabled.
+type progress struct {
+	w       io.Writer
+	enabled bool
+	name    string
+	bar     *progressbar.ProgressBar
+}
+
+func newProgress(w io.Writer, enabled bool) *progress {
+	return &progress{w: w, enabled: enabled}
+}
+
+func (p *progress) update(name string, pr infer.Progress) {
+	if !p.enabled {
+		return
+	}
+	if p.bar == nil || p.name != name {
+		p.finish()
+		p.name = name
+		p.bar = progressbar.NewOptions(pr.Epochs,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(fmt.Sprintf("fit %s (%s)", name, pr.Method)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100e6),
+		)
+	}
+	p.bar.Describe(fmt.Sprintf("fit %s (%s) loss %.4g", name, pr.Method, pr.Loss))
+	p.bar.Set(pr.Epoch)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+		p.name = ""
+	}
+}

@@ -1,0 +1,191 @@
+package lang
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/bayesl/bayesl/ir"
+	"github.com/bayesl/bayesl/parser/source"
+	"github.com/bayesl/bayesl/stdlib/data"
+	"github.com/bayesl/bayesl/stdlib/metric"
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
+)
+
+func (x *executor) posteriorValue(r *ir.PosteriorRef) (*Posterior, error) {
+	p, ok := x.s.values[r.Name].(*Posterior)
+	if !ok {
+		return nil, x.errorf(r.Span, source.Runtime, "%q holds no posterior", r.Name)
+	}
+	return p, nil
+}
+
+func (x *executor) evaluate(st *ir.Evaluate) error {
+	d, err := x.data(st.Data)
+	if err != nil {
+		return err
+	}
+	t := &Table{Columns: []string{"posterior"}}
+	for _, m := range st.Metrics {
+		t.Columns = append(t.Columns, metricLabel(m))
+	}
+	for _, r := range st.Posts {
+		p, err := x.posteriorValue(r)
+		if err != nil {
+			return err
+		}
+		if d.Width() != p.Model.InputWidth {
+			return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
+		}
+		pred, err := p.Predict(x, d.X, "evaluate:"+r.Name)
+		if err != nil {
+			return x.wrap(st.Span, source.Runtime, err)
+		}
+		row := TableRow{Label: r.Name}
+		for _, m := range st.Metrics {
+			v, err := computeMetric(m, pred, d)
+			if err != nil {
+				return x.errorf(m.Span, source.Type, "%s for posterior %s: %v", m.Name, r.Name, err)
+			}
+			row.Values = append(row.Values, v)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Title = fmt.Sprintf("evaluate on %d rows (%d posterior draws each)", d.Rows(), x.s.cfg.Samples)
+	x.emit(Result{Kind: "evaluate", Table: t})
+	return nil
+}
+
+func metricLabel(m ir.Metric) string {
+	switch m.Name {
+	case "coverage":
+		return fmt.Sprintf("coverage(%g)", m.Level)
+	case "ece":
+		if m.Bins != metric.DefaultECEBins {
+			return fmt.Sprintf("ece(%d)", m.Bins)
+		}
+	}
+	return m.Name
+}
+
+// computeMetric evaluates one metric of a predictive against the data's targets.
+func computeMetric(m ir.Metric, pred *predictive.Predictive, d *data.Dataset) (float64, error) {
+	y := d.Y
+	switch m.Name {
+	case "nll":
+		return metric.NLL(pred.LogLik(y)), nil
+	}
+	if pred.Kind == predictive.Regression {
+		mean, _, _ := pred.Regression()
+		switch m.Name {
+		case "rmse":
+			return metric.RMSE(mean, y), nil
+		case "mae":
+			return metric.MAE(mean, y), nil
+		case "coverage":
+			cdf := make([]float64, len(y))
+			for n := range y {
+				cdf[n] = pred.CDF(n, y[n])
+			}
+			return metric.Coverage(cdf, m.Level), nil
+		}
+		return math.NaN(), fmt.Errorf("%s needs a classifier", m.Name)
+	}
+	prob, _, _, _ := pred.Classification()
+	switch m.Name {
+	case "accuracy":
+		return metric.Accuracy(prob, pred.K, y), nil
+	case "ece":
+		return metric.ECE(prob, pred.K, y, m.Bins), nil
+	case "brier":
+		return metric.Brier(prob, pred.K, y), nil
+	case "brier_per_class":
+		return metric.BrierPerClass(prob, pred.K, y), nil
+	}
+	return math.NaN(), fmt.Errorf("%s needs a regression model", m.Name)
+}
+
+func (x *executor) predict(st *ir.Predict) error {
+	p, err := x.posteriorValue(st.Post)
+	if err != nil {
+		return err
+	}
+	var in *mat.Dense
+	var names []string
+	if st.Data != nil {
+		d, err := x.data(st.Data)
+		if err != nil {
+			return err
+		}
+		in, names = d.X, d.XNames
+	} else {
+		in = mat.NewDense(len(st.Inputs), len(st.Inputs[0]), nil)
+		for i, r := range st.Inputs {
+			in.SetRow(i, r)
+		}
+		names = p.XNames
+	}
+	if _, c := in.Dims(); c != p.Model.InputWidth {
+		return x.errorf(st.Span, source.Shape, "posterior %s takes %d input features, got %d per row", st.Post.Name, p.Model.InputWidth, c)
+	}
+	pred, err := p.Predict(x, in, "predict:"+st.Post.Name)
+	if err != nil {
+		return x.wrap(st.Span, source.Runtime, err)
+	}
+	t := predictionTable(p, in, names, pred)
+	t.Title = fmt.Sprintf("predict %s (%d posterior draws)", st.Post.Name, x.s.cfg.Samples)
+	if st.Path == "" {
+		x.emit(Result{Kind: "predict", Name: st.Post.Name, Table: t})
+		return nil
+	}
+	path := x.path(st.Path, true)
+	err = writeFileAtomic(path, func(w io.Writer) error {
+		rows := make([][]float64, len(t.Rows))
+		for i, r := range t.Rows {
+			rows[i] = r.Values
+		}
+		return data.WriteCSV(w, t.Columns[1:], rows)
+	})
+	if err != nil {
+		return x.wrap(st.Span, source.Runtime, err)
+	}
+	x.emit(Result{Kind: "write", Name: st.Post.Name, Path: path, Text: fmt.Sprintf("wrote %d predictions of %s to %s", len(t.Rows), st.Post.Name, path)})
+	return nil
+}
+
+// predictionTable lays out one row per input: the inputs, then the
+// predictive summary with its uncertainty split.
+func predictionTable(p *Posterior, in *mat.Dense, names []string, pred *predictive.Predictive) *Table {
+	rows, cols := in.Dims()
+	t := &Table{Columns: []string{"row"}}
+	if len(names) != cols {
+		names = nil
+		for j := 0; j < cols; j++ {
+			names = append(names, fmt.Sprintf("x%d", j))
+		}
+	}
+	t.Columns = append(t.Columns, names...)
+	if pred.Kind == predictive.Regression {
+		t.Columns = append(t.Columns, "mean", "sd", "aleatoric_var", "epistemic_var")
+		mean, ale, epi := pred.Regression()
+		for i := 0; i < rows; i++ {
+			vals := append(mat.Row(nil, i, in), mean[i], math.Sqrt(ale[i]+epi[i]), ale[i], epi[i])
+			t.Rows = append(t.Rows, TableRow{Label: fmt.Sprint(i), Values: vals})
+		}
+		return t
+	}
+	t.Columns = append(t.Columns, "class", "prob", "total", "aleatoric", "epistemic")
+	prob, total, ale, epi := pred.Classification()
+	for i := 0; i < rows; i++ {
+		best := 0
+		for k := 1; k < pred.K; k++ {
+			if prob[i*pred.K+k] > prob[i*pred.K+best] {
+				best = k
+			}
+		}
+		vals := append(mat.Row(nil, i, in), float64(best), prob[i*pred.K+best], total[i], ale[i], epi[i])
+		t.Rows = append(t.Rows, TableRow{Label: fmt.Sprint(i), Values: vals})
+	}
+	return t
+}

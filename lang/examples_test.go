@@ -1,0 +1,126 @@
+package lang
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bayesl/bayesl/stdlib/data"
+)
+
+// runExample runs examples/NAME.bl with capped epochs; files the script
+// writes go to a temporary directory, files it reads come from examples/.
+func runExample(t *testing.T, name string, maxEpochs int) (*Session, map[string]*Table) {
+	t.Helper()
+	dir := filepath.Join("..", "examples")
+	out := t.TempDir()
+	tables := map[string]*Table{}
+	cfg := &Config{
+		Seed:      1,
+		MaxEpochs: maxEpochs,
+		Samples:   50,
+		Resolve: func(p string, write bool) string {
+			if write {
+				return filepath.Join(out, p)
+			}
+			if _, err := os.Stat(filepath.Join(out, p)); err == nil {
+				return filepath.Join(out, p)
+			}
+			return filepath.Join(dir, p)
+		},
+		Emit: func(r Result) {
+			if r.Kind == "evaluate" {
+				for _, row := range r.Table.Rows {
+					tables[row.Label] = r.Table
+				}
+			}
+		},
+	}
+	src, err := os.ReadFile(filepath.Join(dir, name+".bl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession(cfg)
+	if err := s.Run(context.Background(), name+".bl", src); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return s, tables
+}
+
+func cell(t *testing.T, tab *Table, row, col string) float64 {
+	t.Helper()
+	ci := -1
+	for i, c := range tab.Columns {
+		if c == col {
+			ci = i - 1
+		}
+	}
+	for _, r := range tab.Rows {
+		if r.Label == row && ci >= 0 {
+			return r.Values[ci]
+		}
+	}
+	t.Fatalf("no cell %s/%s in %+v", row, col, tab)
+	return 0
+}
+
+// TestExampleMcycle: both posteriors beat a single Gaussian fitted to the
+// training targets on held-out NLL.
+func TestExampleMcycle(t *testing.T) {
+	s, tables := runExample(t, "mcycle", 600)
+	train := mustData(t, s, "train")
+	test := mustData(t, s, "test")
+	mu, sd := meanStd(train.Y)
+	base := 0.0
+	for _, y := range test.Y {
+		z := (y - mu) / sd
+		base += 0.5*math.Log(2*math.Pi) + math.Log(sd) + 0.5*z*z
+	}
+	base /= float64(len(test.Y))
+	for _, p := range []string{"p_map", "p_vi"} {
+		nll := cell(t, tables[p], p, "nll")
+		t.Logf("%s test NLL %.3f, baseline Gaussian %.3f", p, nll, base)
+		if !(nll < base-0.3) {
+			t.Errorf("%s: test NLL %.3f does not beat the Gaussian baseline %.3f", p, nll, base)
+		}
+	}
+	if cov := cell(t, tables["p_vi"], "p_vi", "coverage(0.9)"); cov < 0.75 {
+		t.Errorf("VI 90%% interval covers only %.2f of the test set", cov)
+	}
+}
+
+// TestExampleDigits: accuracy at least 0.9 for both posteriors.
+func TestExampleDigits(t *testing.T) {
+	_, tables := runExample(t, "digits", 40)
+	for _, p := range []string{"p_map", "p_vi"} {
+		acc := cell(t, tables[p], p, "accuracy")
+		t.Logf("%s accuracy %.3f nll %.3f ece %.3f", p, acc, cell(t, tables[p], p, "nll"), cell(t, tables[p], p, "ece"))
+		if acc < 0.9 {
+			t.Errorf("%s: accuracy %.3f < 0.9", p, acc)
+		}
+	}
+}
+
+func mustData(t *testing.T, s *Session, name string) *data.Dataset {
+	v, ok := s.Value(name)
+	d, isData := v.(*data.Dataset)
+	if !ok || !isData {
+		t.Fatalf("%s is not a data set", name)
+	}
+	return d
+}
+
+func meanStd(x []float64) (float64, float64) {
+	m := 0.0
+	for _, v := range x {
+		m += v
+	}
+	m /= float64(len(x))
+	v := 0.0
+	for _, a := range x {
+		v += (a - m) * (a - m)
+	}
+	return m, math.Sqrt(v / float64(len(x)))
+}

@@ -1,0 +1,253 @@
+package lang
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/bayesl/bayesl/compile"
+	"github.com/bayesl/bayesl/infer"
+	"github.com/bayesl/bayesl/ir"
+	"github.com/bayesl/bayesl/parser"
+	"github.com/bayesl/bayesl/parser/source"
+	"github.com/bayesl/bayesl/stdlib/data"
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Posterior is a fitted posterior together with everything needed to ask it
+// questions in the data's own units: the model, its compiled program, and
+// the standardisation learned from the training data.
+type Posterior struct {
+	infer.Posterior
+	Model     *ir.Model
+	ModelText string
+	Scaler    data.Scaler
+	Classes   []string // class names, for classifiers
+	XNames    []string
+	YName     string
+	FitTime   time.Duration
+
+	prog    *compile.Program
+	problem *infer.Problem
+}
+
+// meta is what a saved posterior carries besides its numbers, so a file is
+// self-contained: the model's source is re-checked and compiled on load.
+type meta struct {
+	Format    int         `json:"format"`
+	ModelText string      `json:"model"`
+	Scaler    data.Scaler `json:"scaler"`
+	Classes   []string    `json:"classes,omitempty"`
+	XNames    []string    `json:"x_names"`
+	YName     string      `json:"y_name"`
+}
+
+func (x *executor) posterior(name string, e ir.PosteriorExpr) (*Posterior, error) {
+	switch e := e.(type) {
+	case *ir.PosteriorRef:
+		p, ok := x.s.values[e.Name].(*Posterior)
+		if !ok {
+			return nil, x.errorf(e.Span, source.Runtime, "%q holds no posterior", e.Name)
+		}
+		return p, nil
+	case *ir.Fit:
+		return x.fit(name, e)
+	case *ir.Load:
+		return x.load(e)
+	}
+	return nil, fmt.Errorf("unknown posterior expression %T", e)
+}
+
+func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
+	d, err := x.data(e.Data)
+	if err != nil {
+		return nil, err
+	}
+	m := e.Model
+	if err := checkFitData(x, e, d); err != nil {
+		return nil, err
+	}
+	prog, err := x.s.program(m)
+	if err != nil {
+		return nil, x.wrap(e.Span, source.Runtime, err)
+	}
+	args := make([]infer.Arg, 0, len(e.Args)+1)
+	hasEpochs := false
+	for _, a := range e.Args {
+		arg := infer.Arg{Name: a.Name, Num: a.Num, Str: a.Str, IsStr: a.IsStr}
+		if a.Name == "epochs" {
+			hasEpochs = true
+			if c := x.s.cfg.MaxEpochs; c > 0 && !a.IsStr && a.Num > float64(c) {
+				arg.Num = float64(c)
+			}
+		}
+		args = append(args, arg)
+	}
+	if c := x.s.cfg.MaxEpochs; c > 0 && !hasEpochs {
+		args = append(args, infer.Arg{Name: "epochs", Num: float64(c)})
+	}
+	method, err := x.s.methods.New(e.Method, args)
+	if err != nil {
+		var se *infer.SettingError
+		if errors.As(err, &se) && se.Index >= 0 && se.Index < len(e.Args) {
+			return nil, x.errorf(e.Args[se.Index].Span, source.Type, "%s", se.Msg)
+		}
+		return nil, x.wrap(e.MethodSpan, source.Type, err)
+	}
+
+	regression := !m.Lik.Family.Classification()
+	scaleY := regression && (m.Lik.Family == ir.LikNormal || m.Lik.Family == ir.LikStudentT)
+	scaler := data.Identity(d.Width())
+	if d.Standardize {
+		scaler = data.FitScaler(d, scaleY)
+	}
+	xs := mat.DenseCopyOf(d.X)
+	scaler.TransformX(xs, xs)
+	ys := append([]float64(nil), d.Y...)
+	scaler.TransformY(ys, ys)
+
+	problem := newProblem(prog, xs, ys)
+	obs := func(p infer.Progress) {
+		if x.s.cfg.Progress != nil {
+			x.s.cfg.Progress(name, p)
+		}
+	}
+	start := time.Now()
+	post, err := method.Fit(x.ctx, problem, x.rng("fit:"+name), obs)
+	if err != nil {
+		var div *infer.DivergenceError
+		if errors.As(err, &div) {
+			return nil, x.errorf(e.Span, source.Numeric, "fitting %s diverged: %v (try a smaller lr, or check the data's scale)", name, err)
+		}
+		return nil, x.wrap(e.Span, source.Runtime, err)
+	}
+	p := &Posterior{
+		Posterior: post, Model: m, ModelText: e.ModelText, Scaler: scaler,
+		Classes: d.Classes, XNames: d.XNames, YName: d.YName, FitTime: time.Since(start),
+		prog: prog, problem: newProblem(prog, nil, nil),
+	}
+	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
+	return p, nil
+}
+
+// checkFitData reports a data set that cannot feed the model.
+func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
+	m := e.Model
+	sp := e.Span
+	if d.Width() != m.InputWidth {
+		return x.errorf(sp, source.Shape, "model %s takes %d input features but the data has %d (%s)", m.Name, m.InputWidth, d.Width(), abbreviate(d.XNames, 6))
+	}
+	switch {
+	case m.Lik.Family == ir.LikCategorical:
+		if d.Classes == nil {
+			return x.errorf(sp, source.Type, "model %s is a classifier but the data has no class labels: read it with csv(..., classes: %d)", m.Name, m.Lik.Classes)
+		}
+		if len(d.Classes) != m.Lik.Classes {
+			return x.errorf(sp, source.Shape, "model %s has %d classes (logits width) but the data has %d", m.Name, m.Lik.Classes, len(d.Classes))
+		}
+	case m.Lik.Family == ir.LikBernoulli:
+		for _, y := range d.Y {
+			if y != 0 && y != 1 {
+				return x.errorf(sp, source.Data, "bernoulli targets must be 0 or 1, found %v in column %s", y, d.YName)
+			}
+		}
+	case m.Lik.Family == ir.LikPoisson:
+		for _, y := range d.Y {
+			if y < 0 || y != math.Trunc(y) {
+				return x.errorf(sp, source.Data, "poisson targets must be non-negative integers, found %v in column %s", y, d.YName)
+			}
+		}
+	}
+	return nil
+}
+
+// Predict returns the posterior predictive at raw (unstandardised) inputs,
+// in the target's own units.
+func (p *Posterior) Predict(x *executor, in *mat.Dense, label string) (*predictive.Predictive, error) {
+	xs := mat.DenseCopyOf(in)
+	p.Scaler.TransformX(xs, xs)
+	pred, err := infer.Predict(x.ctx, p.Posterior, p.problem, xs, x.s.cfg.Samples, x.rng("predict:"+label))
+	if err != nil {
+		return nil, err
+	}
+	if pred.Kind == predictive.Regression && p.Model.Lik.Family != ir.LikPoisson {
+		for i := range pred.Loc {
+			pred.Loc[i] = p.Scaler.UnscaleLoc(pred.Loc[i])
+			pred.Scale[i] = p.Scaler.UnscaleScale(pred.Scale[i])
+		}
+	}
+	return pred, nil
+}
+
+func (x *executor) save(st *ir.Save) error {
+	p, ok := x.s.values[st.Post.Name].(*Posterior)
+	if !ok {
+		return x.errorf(st.Post.Span, source.Runtime, "%q holds no posterior", st.Post.Name)
+	}
+	blob, err := json.Marshal(meta{Format: 1, ModelText: p.ModelText, Scaler: p.Scaler, Classes: p.Classes, XNames: p.XNames, YName: p.YName})
+	if err != nil {
+		return x.wrap(st.Span, source.Runtime, err)
+	}
+	path := x.path(st.Path, true)
+	if err := infer.WriteFile(path, p.Posterior, blob); err != nil {
+		return x.wrap(st.Span, source.Runtime, err)
+	}
+	x.emit(Result{Kind: "save", Name: st.Post.Name, Path: path})
+	return nil
+}
+
+func (x *executor) load(e *ir.Load) (*Posterior, error) {
+	path := x.path(e.Path, false)
+	post, blob, err := infer.ReadFile(path)
+	if err != nil {
+		return nil, x.wrap(e.Span, source.Data, err)
+	}
+	var md meta
+	if err := json.Unmarshal(blob, &md); err != nil {
+		return nil, x.errorf(e.Span, source.Data, "%s: bad metadata in posterior file: %v", path, err)
+	}
+	f, err := parser.Parse(path+"#model", []byte(md.ModelText))
+	if err != nil {
+		return nil, x.errorf(e.Span, source.Data, "%s: the stored model does not parse: %v", path, err)
+	}
+	prog, err := ir.Check(f, ir.NewScope(), nil)
+	if err != nil || len(prog.Stmts) != 1 {
+		return nil, x.errorf(e.Span, source.Data, "%s: the stored model does not check: %v", path, err)
+	}
+	def, ok := prog.Stmts[0].(*ir.DefineModel)
+	if !ok {
+		return nil, x.errorf(e.Span, source.Data, "%s: the stored model is not a model", path)
+	}
+	cp, err := x.s.program(def.Model)
+	if err != nil {
+		return nil, x.wrap(e.Span, source.Runtime, err)
+	}
+	if cp.Dim() != post.Dim() {
+		return nil, x.errorf(e.Span, source.Data, "%s: the posterior has %d parameters but its model has %d", path, post.Dim(), cp.Dim())
+	}
+	return &Posterior{
+		Posterior: post, Model: def.Model, ModelText: md.ModelText, Scaler: md.Scaler,
+		Classes: md.Classes, XNames: md.XNames, YName: md.YName,
+		prog: cp, problem: newProblem(cp, nil, nil),
+	}, nil
+}
+
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n-2], ", ") + ", ..., " + names[len(names)-1]
+}
+
+func describeModel(m *ir.Model) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "model %s(%s: %d): %d parameters, likelihood %s\n", m.Name, m.InputName, m.InputWidth, m.Dim(), m.Lik.Family)
+	for _, p := range m.Params {
+		fmt.Fprintf(&b, "  %-12s %4d x %-4d %s(%g, %.4g)\n", p.Name, p.Rows, p.Cols, p.Prior.Family, p.Prior.Loc, p.Prior.Scale)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,81 @@
+package lang
+
+import (
+	"math/rand/v2"
+
+	"github.com/bayesl/bayesl/compile"
+	"github.com/bayesl/bayesl/infer"
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
+)
+
+// newProblem wires a compiled program and its (already standardised)
+// training data into the inference seam. x may be nil for a problem that is
+// only used to predict (a loaded posterior).
+func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem {
+	m := prog.Model()
+	mach := prog.NewMachine()
+	g := &gatherer{x: x, y: y}
+	p := &infer.Problem{
+		Dim:  prog.Dim(),
+		Kind: predictive.Regression,
+		Init: func(theta []float64, rng *rand.Rand) { prog.Init(theta, rng) },
+		NegLogPrior: func(grad, theta []float64) float64 {
+			return prog.NegLogPrior(grad, theta)
+		},
+		Predict: func(out *predictive.Predictive, thetas [][]float64, x *mat.Dense) {
+			mach.Predict(out, thetas, x)
+		},
+	}
+	if m.Lik.Family.Classification() {
+		p.Kind = predictive.Classification
+		p.Classes = m.Lik.Classes
+	}
+	if loc, scale, ok := prog.PriorNormal(); ok {
+		p.PriorLoc, p.PriorScale = loc, scale
+	}
+	if x != nil {
+		p.N = len(y)
+		p.NegLogLik = func(grad, theta []float64, idx []int) float64 {
+			xb, yb := g.gather(idx)
+			return mach.NegLogLik(grad, theta, xb, yb)
+		}
+		p.VarNegLogLik = func(gMu, gSigma, mu, sigma []float64, idx []int, rng *rand.Rand) float64 {
+			xb, yb := g.gather(idx)
+			return mach.VarNegLogLik(gMu, gSigma, mu, sigma, xb, yb, rng)
+		}
+	}
+	p.Fork = func() *infer.Problem { return newProblem(prog, x, y) }
+	return p
+}
+
+// gatherer copies minibatch rows into reused buffers. Views are cached per
+// batch size, so a steady-state step allocates nothing.
+type gatherer struct {
+	x     *mat.Dense
+	y     []float64
+	buf   []float64
+	yb    []float64
+	views map[int]*mat.Dense
+}
+
+func (g *gatherer) gather(idx []int) (*mat.Dense, []float64) {
+	_, d := g.x.Dims()
+	n := len(idx)
+	if cap(g.buf) < n*d {
+		g.buf = make([]float64, n*d)
+		g.yb = make([]float64, n)
+		g.views = map[int]*mat.Dense{}
+	}
+	v, ok := g.views[n]
+	if !ok {
+		v = mat.NewDense(n, d, g.buf[:n*d])
+		g.views[n] = v
+	}
+	raw := g.x.RawMatrix()
+	for i, r := range idx {
+		copy(g.buf[i*d:(i+1)*d], raw.Data[r*raw.Stride:r*raw.Stride+d])
+		g.yb[i] = g.y[r]
+	}
+	return v, g.yb[:n]
+}

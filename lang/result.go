@@ -1,0 +1,89 @@
+package lang
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one thing a statement produced, for people (Format) and for
+// machines (it marshals to JSON).
+type Result struct {
+	Kind  string      `json:"kind"` // "fit", "evaluate", "predict", "save", "show"
+	Name  string      `json:"name,omitempty"`
+	Text  string      `json:"text,omitempty"`
+	Path  string      `json:"path,omitempty"`
+	Fit   *FitSummary `json:"fit,omitempty"`
+	Table *Table      `json:"table,omitempty"`
+}
+
+// FitSummary describes a finished fit.
+type FitSummary struct {
+	Method  string  `json:"method"`
+	Model   string  `json:"model"`
+	Params  int     `json:"params"`
+	Rows    int     `json:"rows"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Table is a titled table of numbers with a text first column.
+type Table struct {
+	Title   string     `json:"title"`
+	Columns []string   `json:"columns"`
+	Rows    []TableRow `json:"rows"`
+}
+
+// TableRow is one labelled row.
+type TableRow struct {
+	Label  string    `json:"label"`
+	Values []float64 `json:"values"`
+}
+
+// Format writes r for a person.
+func (r Result) Format(w io.Writer) {
+	switch r.Kind {
+	case "fit":
+		f := r.Fit
+		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Seconds)
+	case "save":
+		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
+	case "evaluate", "predict":
+		r.Table.Format(w)
+		if r.Path != "" {
+			fmt.Fprintf(w, "wrote %s\n", r.Path)
+		}
+	default:
+		fmt.Fprintln(w, r.Text)
+	}
+}
+
+// Format writes an aligned table.
+func (t *Table) Format(w io.Writer) {
+	if t.Title != "" {
+		fmt.Fprintln(w, t.Title)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\t\n", strings.Join(t.Columns, "\t"))
+	for _, r := range t.Rows {
+		cells := []string{r.Label}
+		for _, v := range r.Values {
+			cells = append(cells, formatNumber(v))
+		}
+		fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+}
+
+func formatNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case v == math.Trunc(v) && math.Abs(v) < 1e6:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1e5 || math.Abs(v) < 1e-3:
+		return fmt.Sprintf("%.3e", v)
+	}
+	return fmt.Sprintf("%.4f", v)
+}
