@@ -3,6 +3,7 @@ package parser
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -40,8 +41,11 @@ func Parse(filename string, src []byte) (*File, error) {
 // Keywords returns the reserved words of the language, for completion and docs.
 func Keywords() []string { return append([]string(nil), keywords...) }
 
-// Grammar returns the EBNF of the grammar, as participle prints it.
-func Grammar() string { return grammar.String() }
+// Grammar returns the EBNF of the grammar, as participle prints it, with
+// the private "g" prefix of the grammar's Go types taken off.
+func Grammar() string { return grammarPrefix.ReplaceAllString(grammar.String(), "$1") }
+
+var grammarPrefix = regexp.MustCompile(`\bG([A-Z]\w*)`)
 
 func syntaxError(f *source.File, err error) *source.Error {
 	e := &source.Error{File: f, Kind: source.Syntax, Msg: err.Error(), Err: err}

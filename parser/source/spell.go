@@ -13,7 +13,8 @@ func Nearest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if bestD > (len(name)+1)/2 && bestD > 1 {
+	n := len([]rune(name))
+	if bestD > (n+1)/2 || bestD >= n {
 		return ""
 	}
 	return best
