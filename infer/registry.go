@@ -11,16 +11,32 @@ import (
 )
 
 // Arg is one setting as written in a script, e.g. epochs: 200 or
-// optimizer: "sgd". Num holds a number; Str holds a string when IsStr.
+// optimizer: "sgd". Num holds a number; Str holds a string when IsStr; Call
+// holds a nested method when the value is one, e.g. method: map(epochs: 50)
+// for an ensemble.
 type Arg struct {
 	Name  string
 	Num   float64
 	Str   string
 	IsStr bool
+	Call  *Call
+}
+
+// Call is a method with its settings written as a setting's value.
+type Call struct {
+	Name string
+	Args []Arg
 }
 
 // String formats the value as a script writes it: 0.01 or "sgd".
 func (a Arg) String() string {
+	if a.Call != nil {
+		parts := make([]string, len(a.Call.Args))
+		for i, c := range a.Call.Args {
+			parts[i] = c.Name + ": " + c.String()
+		}
+		return a.Call.Name + "(" + strings.Join(parts, ", ") + ")"
+	}
 	if a.IsStr {
 		return strconv.Quote(a.Str)
 	}
@@ -252,6 +268,9 @@ func settingFields(t reflect.Type) (map[string]*field, error) {
 
 // set stores a into v and returns a message when a does not fit.
 func (f *field) set(v reflect.Value, a Arg) string {
+	if a.Call != nil {
+		return fmt.Sprintf("%s must be a number or a name, not a method call", f.name)
+	}
 	if f.kind == reflect.String {
 		if !a.IsStr {
 			if f.oneof != nil {

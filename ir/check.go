@@ -598,8 +598,15 @@ func (c *checker) methodCall(e parser.Expr) (*parser.Ident, []Arg, bool) {
 			arg.Str, arg.IsStr = v.Value, true
 		case *parser.Ident:
 			arg.Str, arg.IsStr = v.Name, true
+		case *parser.Call:
+			inner, args, okC := c.methodCall(v)
+			if !okC {
+				ok = false
+				continue
+			}
+			arg.Call = &MethodCall{Name: inner.Name, Args: args, Span: v.Sp}
 		default:
-			c.errorf(a.Value.Span(), source.Type, "setting %q must be a number or a name", a.Name.Name)
+			c.errorf(a.Value.Span(), source.Type, "setting %q must be a number, a name or a method", a.Name.Name)
 			ok = false
 			continue
 		}

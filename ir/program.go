@@ -38,13 +38,22 @@ type Ref struct {
 	Span source.Span
 }
 
-// Arg is a named setting of a backend or metric call, as written.
+// Arg is a named setting of a backend or metric call, as written. Call is
+// set when the value is itself a method, as in method: map(epochs: 50).
 type Arg struct {
 	Name  string
 	Num   float64
 	Str   string
 	IsStr bool
+	Call  *MethodCall
 	Span  source.Span
+}
+
+// MethodCall is an inference method with its settings.
+type MethodCall struct {
+	Name string
+	Args []Arg
+	Span source.Span
 }
 
 // ColumnRef selects a CSV column, or a range of columns From .. To in header order.

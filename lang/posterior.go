@@ -76,20 +76,10 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
 	args := make([]infer.Arg, 0, len(e.Args)+1)
-	hasEpochs := false
 	for _, a := range e.Args {
-		arg := infer.Arg{Name: a.Name, Num: a.Num, Str: a.Str, IsStr: a.IsStr}
-		if a.Name == "epochs" {
-			hasEpochs = true
-			if c := x.s.cfg.MaxEpochs; c > 0 && !a.IsStr && a.Num > float64(c) {
-				arg.Num = float64(c)
-			}
-		}
-		args = append(args, arg)
+		args = append(args, inferArg(a))
 	}
-	if c := x.s.cfg.MaxEpochs; c > 0 && !hasEpochs {
-		args = append(args, infer.Arg{Name: "epochs", Num: float64(c)})
-	}
+	args = capEpochs(args, x.s.cfg.MaxEpochs)
 	method, err := x.s.methods.New(e.Method, args)
 	if err != nil {
 		var se *infer.SettingError
@@ -132,6 +122,41 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	}
 	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
 	return p, nil
+}
+
+// capEpochs limits every epochs setting, nested methods included, to c
+// (when c > 0), adding one where a method relies on its default.
+func capEpochs(args []infer.Arg, c int) []infer.Arg {
+	if c <= 0 {
+		return args
+	}
+	has := false
+	for i := range args {
+		a := &args[i]
+		if a.Call != nil {
+			a.Call.Args = capEpochs(a.Call.Args, c)
+		}
+		if a.Name == "epochs" && !a.IsStr && a.Call == nil {
+			has = true
+			a.Num = min(a.Num, float64(c))
+		}
+	}
+	if !has {
+		args = append(args, infer.Arg{Name: "epochs", Num: float64(c)})
+	}
+	return args
+}
+
+// inferArg converts a checked setting, nested methods included.
+func inferArg(a ir.Arg) infer.Arg {
+	out := infer.Arg{Name: a.Name, Num: a.Num, Str: a.Str, IsStr: a.IsStr}
+	if a.Call != nil {
+		out.Call = &infer.Call{Name: a.Call.Name}
+		for _, c := range a.Call.Args {
+			out.Call.Args = append(out.Call.Args, inferArg(c))
+		}
+	}
+	return out
 }
 
 // checkFitData reports a data set that cannot feed the model.
