@@ -85,3 +85,18 @@ type Posterior interface {
 	// set of stored samples) returns its own vectors and may ignore s.
 	Draw(s int, rng *rand.Rand) [][]float64
 }
+
+// EpochCapper is implemented by methods whose length is counted in epochs.
+// CapEpochs returns a copy that runs at most n epochs (n > 0); a composite
+// method (an ensemble) caps its members. Quick test runs use it.
+type EpochCapper interface {
+	CapEpochs(n int) Method
+}
+
+// CapEpochs caps m's epochs at n when m counts epochs; otherwise it returns m.
+func CapEpochs(m Method, n int) Method {
+	if c, ok := m.(EpochCapper); ok && n > 0 {
+		return c.CapEpochs(n)
+	}
+	return m
+}

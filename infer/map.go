@@ -33,6 +33,13 @@ var _ Method = (*MAP)(nil)
 func (MAP) Name() string { return "map" }
 
 // withDefaults returns m with zero fields replaced by their defaults.
+// CapEpochs returns a copy that runs at most n epochs.
+func (m MAP) CapEpochs(n int) Method {
+	m = m.withDefaults()
+	m.Epochs = min(m.Epochs, n)
+	return &m
+}
+
 func (m MAP) withDefaults() MAP {
 	if m.Epochs == 0 {
 		m.Epochs = 200

@@ -46,6 +46,13 @@ var _ Method = (*VI)(nil)
 // Name returns "vi".
 func (VI) Name() string { return "vi" }
 
+// CapEpochs returns a copy that runs at most n epochs.
+func (v VI) CapEpochs(n int) Method {
+	v = v.withDefaults()
+	v.Epochs = min(v.Epochs, n)
+	return &v
+}
+
 func (v VI) withDefaults() VI {
 	if v.Epochs == 0 {
 		v.Epochs = 300

@@ -79,7 +79,6 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	for _, a := range e.Args {
 		args = append(args, inferArg(a))
 	}
-	args = capEpochs(args, x.s.cfg.MaxEpochs)
 	method, err := x.s.methods.New(e.Method, args)
 	if err != nil {
 		var se *infer.SettingError
@@ -88,6 +87,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		}
 		return nil, x.wrap(e.MethodSpan, source.Type, err)
 	}
+	method = infer.CapEpochs(method, x.s.cfg.MaxEpochs)
 
 	regression := !m.Lik.Family.Classification()
 	scaleY := regression && (m.Lik.Family == ir.LikNormal || m.Lik.Family == ir.LikStudentT)
@@ -122,29 +122,6 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	}
 	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
 	return p, nil
-}
-
-// capEpochs limits every epochs setting, nested methods included, to c
-// (when c > 0), adding one where a method relies on its default.
-func capEpochs(args []infer.Arg, c int) []infer.Arg {
-	if c <= 0 {
-		return args
-	}
-	has := false
-	for i := range args {
-		a := &args[i]
-		if a.Call != nil {
-			a.Call.Args = capEpochs(a.Call.Args, c)
-		}
-		if a.Name == "epochs" && !a.IsStr && a.Call == nil {
-			has = true
-			a.Num = min(a.Num, float64(c))
-		}
-	}
-	if !has {
-		args = append(args, infer.Arg{Name: "epochs", Num: float64(c)})
-	}
-	return args
 }
 
 // inferArg converts a checked setting, nested methods included.
