@@ -166,6 +166,8 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 			return nil
 		}
 		return &Save{Post: post, Path: path, Span: s.Sp}
+	case *parser.OODStmt:
+		return c.ood(s)
 	case *parser.ExprStmt:
 		return c.show(s)
 	}
@@ -655,6 +657,80 @@ func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 		return nil
 	}
 	return out
+}
+
+var (
+	oodScores  = []string{"total", "epistemic", "aleatoric"}
+	oodMetrics = []string{"auroc", "w1", "mean_in", "mean_out"}
+)
+
+func (c *checker) posteriorList(e parser.Expr) ([]*PosteriorRef, bool) {
+	posts := []parser.Expr{e}
+	if l, isList := e.(*parser.List); isList {
+		posts = l.Elems
+	}
+	var out []*PosteriorRef
+	ok := len(posts) > 0
+	for _, p := range posts {
+		r := c.postRef(p)
+		if r == nil {
+			ok = false
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, ok
+}
+
+// names reads a name or a list of names, each from the allowed set.
+func (c *checker) names(e parser.Expr, what string, allowed []string) ([]string, bool) {
+	elems := []parser.Expr{e}
+	if l, isList := e.(*parser.List); isList {
+		elems = l.Elems
+	}
+	var out []string
+	ok := len(elems) > 0
+	for _, el := range elems {
+		id, isID := el.(*parser.Ident)
+		if !isID {
+			c.errorf(el.Span(), source.Type, "expected a %s (%s)", what, strings.Join(allowed, ", "))
+			ok = false
+			continue
+		}
+		if !contains(allowed, id.Name) {
+			c.unknown(id, what, allowed)
+			ok = false
+			continue
+		}
+		out = append(out, id.Name)
+	}
+	return out, ok
+}
+
+func (c *checker) ood(s *parser.OODStmt) Stmt {
+	posts, okP := c.posteriorList(s.Posts)
+	in := c.dataExpr(s.In)
+	out := c.dataExpr(s.Out)
+	scores, okS := c.names(s.By, "uncertainty score", oodScores)
+	st := &OOD{Posts: posts, In: in, Out: out, Scores: scores, Span: s.Sp}
+	okM := true
+	for _, m := range s.Metrics {
+		id, isID := m.(*parser.Ident)
+		if !isID || !contains(oodMetrics, id.Name) {
+			if isID {
+				c.unknown(id, "ood metric", oodMetrics)
+			} else {
+				c.errorf(m.Span(), source.Type, "expected an ood metric (%s)", strings.Join(oodMetrics, ", "))
+			}
+			okM = false
+			continue
+		}
+		st.Metrics = append(st.Metrics, Metric{Name: id.Name, Span: id.Sp})
+	}
+	if !okP || !okS || !okM || in == nil || out == nil {
+		return nil
+	}
+	return st
 }
 
 func (c *checker) metric(e parser.Expr) (Metric, bool) {

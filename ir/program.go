@@ -183,6 +183,17 @@ type Predict struct {
 	Span   source.Span
 }
 
+// OOD scores out-of-distribution detection: for each posterior and each
+// uncertainty score, how well the score separates In (label 0) from Out
+// (label 1).
+type OOD struct {
+	Posts   []*PosteriorRef
+	In, Out DataExpr
+	Scores  []string // total, epistemic, aleatoric
+	Metrics []Metric // auroc, w1, mean_in, mean_out
+	Span    source.Span
+}
+
 // Save writes a posterior to a file.
 type Save struct {
 	Post *PosteriorRef
@@ -206,4 +217,5 @@ func (s *BindPosterior) stmtSpan() source.Span { return s.Span }
 func (s *Evaluate) stmtSpan() source.Span      { return s.Span }
 func (s *Predict) stmtSpan() source.Span       { return s.Span }
 func (s *Save) stmtSpan() source.Span          { return s.Span }
+func (s *OOD) stmtSpan() source.Span           { return s.Span }
 func (s *Show) stmtSpan() source.Span          { return s.Span }

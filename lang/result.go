@@ -49,7 +49,7 @@ func (r Result) Format(w io.Writer) {
 		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Seconds)
 	case "save":
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
-	case "evaluate", "predict":
+	case "evaluate", "predict", "ood":
 		r.Table.Format(w)
 		if r.Path != "" {
 			fmt.Fprintf(w, "wrote %s\n", r.Path)

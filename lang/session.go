@@ -224,6 +224,8 @@ func (x *executor) stmt(st ir.Stmt) error {
 		return x.predict(st)
 	case *ir.Save:
 		return x.save(st)
+	case *ir.OOD:
+		return x.ood(st)
 	case *ir.Show:
 		x.show(st)
 	default:

@@ -155,6 +155,15 @@ type (
 		Path  Expr
 		Sp    source.Span
 	}
+	// OODStmt is `ood Posts in In vs Out by Scores: metric, ...`: how well
+	// each uncertainty score separates in- from out-of-distribution inputs.
+	OODStmt struct {
+		Posts   Expr
+		In, Out Expr
+		By      Expr
+		Metrics []Expr
+		Sp      source.Span
+	}
 	// ExprStmt is an expression on its own, as typed at the REPL.
 	ExprStmt struct {
 		X Expr
@@ -224,6 +233,7 @@ func (s *PosteriorStmt) Span() source.Span { return s.Sp }
 func (s *EvaluateStmt) Span() source.Span  { return s.Sp }
 func (s *PredictStmt) Span() source.Span   { return s.Sp }
 func (s *SaveStmt) Span() source.Span      { return s.Sp }
+func (s *OODStmt) Span() source.Span       { return s.Sp }
 func (s *ExprStmt) Span() source.Span      { return s.X.Span() }
 
 func (*DataStmt) stmtNode()      {}
@@ -233,6 +243,7 @@ func (*PosteriorStmt) stmtNode() {}
 func (*EvaluateStmt) stmtNode()  {}
 func (*PredictStmt) stmtNode()   {}
 func (*SaveStmt) stmtNode()      {}
+func (*OODStmt) stmtNode()       {}
 func (*ExprStmt) stmtNode()      {}
 
 func (s *PriorStmt) Span() source.Span   { return s.Sp }

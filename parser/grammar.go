@@ -12,6 +12,7 @@ import (
 var keywords = []string{
 	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
 	"using", "evaluate", "predict", "at", "save", "to", "scaled",
+	"ood", "in", "vs", "by",
 }
 
 var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
@@ -20,7 +21,7 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `\d+`},
 	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
-	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled)\b`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
@@ -43,6 +44,7 @@ type gStmt struct {
 	Evaluate  *gEvaluateStmt  `parser:"| @@"`
 	Predict   *gPredictStmt   `parser:"| @@"`
 	Save      *gSaveStmt      `parser:"| @@"`
+	OOD       *gOODStmt       `parser:"| @@"`
 	Expr      *gExpr          `parser:"| @@"`
 }
 
@@ -140,6 +142,16 @@ type gSaveStmt struct {
 	EndPos lexer.Position
 	Value  *gExpr `parser:"\"save\" @@"`
 	Path   *gExpr `parser:"\"to\" @@"`
+}
+
+type gOODStmt struct {
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Posts   *gExpr   `parser:"\"ood\" @@"`
+	In      *gExpr   `parser:"\"in\" @@"`
+	Out     *gExpr   `parser:"\"vs\" @@"`
+	By      *gExpr   `parser:"\"by\" @@ \":\""`
+	Metrics []*gExpr `parser:"@@ (\",\" @@)*"`
 }
 
 // gExpr is the lowest precedence: a fit expression or a pipeline.

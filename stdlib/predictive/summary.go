@@ -146,8 +146,11 @@ func (p *Predictive) Classification() (prob, total, aleatoric, epistemic []float
 		}
 		total[n] = h
 		mi := h - aleatoric[n]
-		if mi < 0 && mi >= -miClamp {
+		if mi < 0 && mi >= -miClamp || S == 1 {
+			// One draw (a point posterior) knows no epistemic uncertainty:
+			// make it exactly zero rather than rounding noise.
 			mi = 0
+			aleatoric[n] = h
 		}
 		epistemic[n] = mi
 	}

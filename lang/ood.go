@@ -1,0 +1,95 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/bayesl/bayesl/ir"
+	"github.com/bayesl/bayesl/parser/source"
+	"github.com/bayesl/bayesl/stdlib/data"
+	"github.com/bayesl/bayesl/stdlib/metric"
+	"github.com/bayesl/bayesl/stdlib/predictive"
+)
+
+// ood scores how well each uncertainty score of each posterior separates
+// in-distribution inputs (label 0) from out-of-distribution ones (label 1):
+// AUROC (Mann-Whitney, ties counted half) and the 1-D Wasserstein-1 distance
+// between the two sets of scores.
+func (x *executor) ood(st *ir.OOD) error {
+	in, err := x.data(st.In)
+	if err != nil {
+		return err
+	}
+	out, err := x.data(st.Out)
+	if err != nil {
+		return err
+	}
+	t := &Table{Columns: []string{"posterior"}}
+	for _, m := range st.Metrics {
+		t.Columns = append(t.Columns, m.Name)
+	}
+	for _, r := range st.Posts {
+		p, err := x.posteriorValue(r)
+		if err != nil {
+			return err
+		}
+		for _, d := range []*data.Dataset{in, out} {
+			if d.Width() != p.Model.InputWidth {
+				return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
+			}
+		}
+		pin, err := p.Predict(x, in.X, "ood-in:"+r.Name)
+		if err != nil {
+			return x.wrap(st.Span, source.Runtime, err)
+		}
+		pout, err := p.Predict(x, out.X, "ood-out:"+r.Name)
+		if err != nil {
+			return x.wrap(st.Span, source.Runtime, err)
+		}
+		sin, sout := uncertainty(pin), uncertainty(pout)
+		for _, score := range st.Scores {
+			a, b := sin[score], sout[score]
+			row := TableRow{Label: fmt.Sprintf("%s (%s)", r.Name, score)}
+			for _, m := range st.Metrics {
+				var v float64
+				switch m.Name {
+				case "auroc":
+					v = metric.AUROC(a, b)
+				case "w1":
+					v = metric.W1(a, b)
+				case "mean_in":
+					v = mean(a)
+				case "mean_out":
+					v = mean(b)
+				}
+				row.Values = append(row.Values, v)
+			}
+			t.Rows = append(t.Rows, row)
+		}
+	}
+	t.Title = fmt.Sprintf("out-of-distribution detection: %d in vs %d out (%d posterior draws)", in.Rows(), out.Rows(), x.s.cfg.Samples)
+	x.emit(Result{Kind: "ood", Table: t})
+	return nil
+}
+
+// uncertainty returns the per-example uncertainty scores of a predictive:
+// entropies (nats) for a classifier, variances for a regression model.
+func uncertainty(p *predictive.Predictive) map[string][]float64 {
+	if p.Kind == predictive.Classification {
+		_, total, ale, epi := p.Classification()
+		return map[string][]float64{"total": total, "aleatoric": ale, "epistemic": epi}
+	}
+	_, ale, epi := p.Regression()
+	total := make([]float64, len(ale))
+	for i := range total {
+		total[i] = ale[i] + epi[i]
+	}
+	return map[string][]float64{"total": total, "aleatoric": ale, "epistemic": epi}
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
