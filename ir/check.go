@@ -53,6 +53,34 @@ func (s *Scope) Names() []string {
 // Bind records name with type t (used by embedders that predeclare values).
 func (s *Scope) Bind(name string, t Type) { s.types[name] = t }
 
+// Clone returns an independent copy of the scope.
+func (s *Scope) Clone() *Scope { return s.clone() }
+
+// Apply binds the names a checked statement binds. A session checks a whole
+// entry against a copy of its scope, then applies each statement as it
+// executes, so a statement that fails at run time binds nothing.
+func (s *Scope) Apply(st Stmt) {
+	switch st := st.(type) {
+	case *BindData:
+		s.set(st.Name, DataT)
+	case *BindSplit:
+		s.set(st.Train, DataT)
+		s.set(st.Test, DataT)
+	case *BindValue:
+		s.set(st.Name, st.Type)
+	case *BindPosterior:
+		s.set(st.Name, PosteriorT)
+	case *DefineModel:
+		s.set(st.Model.Name, ModelT)
+		s.models[st.Model.Name] = st
+	}
+}
+
+func (s *Scope) set(name string, t Type) {
+	s.types[name] = t
+	delete(s.models, name)
+}
+
 func (s *Scope) clone() *Scope {
 	c := NewScope()
 	for k, v := range s.types {

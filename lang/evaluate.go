@@ -52,7 +52,7 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	t.Title = fmt.Sprintf("evaluate on %d rows (%d posterior draws each)", d.Rows(), x.s.cfg.Samples)
+	t.Title = fmt.Sprintf("evaluate on %d rows", d.Rows())
 	x.emit(Result{Kind: "evaluate", Table: t})
 	return nil
 }
@@ -134,7 +134,7 @@ func (x *executor) predict(st *ir.Predict) error {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
 	t := predictionTable(p, in, names, pred)
-	t.Title = fmt.Sprintf("predict %s (%d posterior draws)", st.Post.Name, x.s.cfg.Samples)
+	t.Title = fmt.Sprintf("predict %s (%d posterior draws)", st.Post.Name, pred.S)
 	if st.Path == "" {
 		x.emit(Result{Kind: "predict", Name: st.Post.Name, Table: t})
 		return nil

@@ -66,7 +66,7 @@ func (x *executor) ood(st *ir.OOD) error {
 			t.Rows = append(t.Rows, row)
 		}
 	}
-	t.Title = fmt.Sprintf("out-of-distribution detection: %d in vs %d out (%d posterior draws)", in.Rows(), out.Rows(), x.s.cfg.Samples)
+	t.Title = fmt.Sprintf("out-of-distribution detection: %d in vs %d out", in.Rows(), out.Rows())
 	x.emit(Result{Kind: "ood", Table: t})
 	return nil
 }

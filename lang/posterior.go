@@ -190,7 +190,7 @@ func (x *executor) save(st *ir.Save) error {
 	if !ok {
 		return x.errorf(st.Post.Span, source.Runtime, "%q holds no posterior", st.Post.Name)
 	}
-	blob, err := json.Marshal(meta{Format: 1, ModelText: p.ModelText, Scaler: p.Scaler, Classes: p.Classes, XNames: p.XNames, YName: p.YName})
+	blob, err := p.metaBlob()
 	if err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
@@ -200,6 +200,11 @@ func (x *executor) save(st *ir.Save) error {
 	}
 	x.emit(Result{Kind: "save", Name: st.Post.Name, Path: path})
 	return nil
+}
+
+// metaBlob is what a saved posterior carries besides its numbers.
+func (p *Posterior) metaBlob() ([]byte, error) {
+	return json.Marshal(meta{Format: 1, ModelText: p.ModelText, Scaler: p.Scaler, Classes: p.Classes, XNames: p.XNames, YName: p.YName})
 }
 
 func (x *executor) load(e *ir.Load) (*Posterior, error) {

@@ -50,6 +50,7 @@ type Session struct {
 	methods  infer.Registry
 	values   map[string]any
 	compiled map[*ir.Model]*compile.Program
+	history  []entry
 }
 
 // NewSession returns an empty session.
@@ -71,8 +72,7 @@ func (s *Session) Check(filename string, src []byte) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	scope := *s.scope
-	return ir.Check(f, &scope, s.checkConfig())
+	return ir.Check(f, s.scope.Clone(), s.checkConfig())
 }
 
 func (s *Session) checkConfig() *ir.Config {
@@ -87,18 +87,30 @@ func (s *Session) Run(ctx context.Context, filename string, src []byte) error {
 	if err != nil {
 		return err
 	}
-	prog, err := ir.Check(f, s.scope, s.checkConfig())
+	prog, err := ir.Check(f, s.scope.Clone(), s.checkConfig())
 	if err != nil {
 		return err
 	}
 	return s.Exec(ctx, prog)
 }
 
-// Exec executes a checked program.
+// Exec executes a checked program (checked against a copy of the
+// session's scope, see Check). Each statement's names are bound in the
+// session only once it has executed.
 func (s *Session) Exec(ctx context.Context, prog *ir.Program) error {
 	for _, st := range prog.Stmts {
 		if err := s.execStmt(ctx, prog.File, st); err != nil {
 			return err
+		}
+		s.scope.Apply(st)
+		e := entry{text: stmtText(prog.File.Src, st), stmt: st}
+		if bp, ok := st.(*ir.BindPosterior); ok {
+			if _, isFit := bp.Expr.(*ir.Fit); isFit {
+				e.post, _ = s.values[bp.Name].(*Posterior)
+			}
+		}
+		if _, isShow := st.(*ir.Show); !isShow {
+			s.history = append(s.history, e)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@
 //
 //	bayesl run [flags] FILE     run a script: fit, evaluate, predict, save
 //	bayesl check FILE           parse and check a script without running it
+//	bayesl repl [flags]         an interactive session
 //	bayesl version              print the version
 //
 // Exit codes: 0 success; 1 a data or runtime error (a missing or malformed
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "repl":
+		return cmdREPL(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "bayesl %s\n", version)
 		return exitOK

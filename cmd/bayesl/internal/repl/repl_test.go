@@ -1,0 +1,166 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bayesl/bayesl/lang"
+)
+
+// syncBuffer is a bytes.Buffer safe for the REPL goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func dataDir(t *testing.T) string {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "examples", "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func newSession(out io.Writer) *lang.Session {
+	return lang.NewSession(&lang.Config{Seed: 1, Emit: func(r lang.Result) { r.Format(out) }})
+}
+
+func TestScriptedSession(t *testing.T) {
+	dir := t.TempDir()
+	input := `data mc = csv("` + dataDir(t) + `/mcycle.csv", x: [times], y: accel, standardize: true)
+model net(x: 1) {
+  h = dense(x, 8) |> tanh
+  y ~ normal(dense(h, 1)[0],
+             0.5)
+}
+mc
+h = frob
+posterior p = fit net on mc using map(epochs: 30)
+:names
+:show net
+:type p
+:nonsense
+predict p at [[10], [20]]
+:save ` + dir + `/s.bl
+`
+	var out, errOut syncBuffer
+	s := newSession(&out)
+	err := Run(Config{Session: s, Stdin: io.NopCloser(strings.NewReader(input)), Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"data mc: 133 rows, 1 features (times)", // a name alone shows its value
+		"fitted p: map on 133 rows",
+		"net              model", // :names
+		"dense0.w",               // :show
+		"posterior\n",            // :type
+		"predict p (1 posterior draws)",
+		"saved the session to",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, want := range []string{"<stdin>:1:3: syntax error", "  ^", "unknown command :nonsense"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+
+	// The saved script re-creates the session without refitting: its
+	// predictions are identical.
+	script, err := os.ReadFile(filepath.Join(dir, "s.bl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), `posterior p = load("s_p.post")`) {
+		t.Fatalf("saved script does not load the posterior:\n%s", script)
+	}
+	var again bytes.Buffer
+	s2 := lang.NewSession(&lang.Config{Seed: 1, Dir: dir, Emit: func(r lang.Result) { r.Format(&again) }})
+	if err := s2.Run(context.Background(), "s.bl", script); err != nil {
+		t.Fatal(err)
+	}
+	pred := out.String()[strings.Index(out.String(), "predict p"):]
+	pred = pred[:strings.Index(pred, "saved the session")]
+	if !strings.Contains(again.String(), pred) {
+		t.Errorf("replayed session predicts differently:\n%s\nwant\n%s", again.String(), pred)
+	}
+}
+
+func TestIncomplete(t *testing.T) {
+	for src, want := range map[string]bool{
+		"model m(x: 1) {\n":         true,
+		"let a = split(d,\n":        true,
+		"data d = csv(\"x.csv\")\n": false,
+		"posterior p = fit m on\n":  true,
+		"let s = \"(\" # ( \n":      false,
+		"model m(x: 1) { y ~ n }\n": false,
+		"":                          false,
+	} {
+		if got := incomplete(src); got != want {
+			t.Errorf("incomplete(%q) = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// TestInterruptCancelsFit: Ctrl-C during a fit cancels it within a second and
+// the session goes on with its names intact.
+func TestInterruptCancelsFit(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out, errOut syncBuffer
+	sig := make(chan os.Signal, 1)
+	s := newSession(&out)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(Config{Session: s, Stdin: pr, Stdout: &out, Stderr: &errOut, Interrupts: sig})
+	}()
+	io.WriteString(pw, `data mc = csv("`+dataDir(t)+`/mcycle.csv", x: [times], y: accel)
+model net(x: 1) {
+  y ~ normal(dense(dense(x, 64) |> tanh, 1)[0], 1)
+}
+posterior p = fit net on mc using map(epochs: 100000000)
+`)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	sig <- os.Interrupt
+	for !strings.Contains(errOut.String(), "interrupted") {
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("fit not cancelled within 2s; stderr: %s", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("cancel took %v, want under a second", d)
+	}
+	io.WriteString(pw, ":names\n:quit\n")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "mc ") || !strings.Contains(out.String(), "net ") {
+		t.Errorf("session lost its names after the interrupt:\n%s", out.String())
+	}
+	if _, ok := s.TypeOf("p"); ok {
+		t.Error("the cancelled fit must not bind p")
+	}
+}
