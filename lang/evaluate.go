@@ -38,7 +38,7 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		if d.Width() != p.Model.InputWidth {
 			return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
 		}
-		pred, err := p.Predict(x, d.X, "evaluate:"+r.Name)
+		pred, err := x.predictive(p, d.X, "evaluate:"+r.Name)
 		if err != nil {
 			return x.wrap(st.Span, source.Runtime, err)
 		}
@@ -129,7 +129,7 @@ func (x *executor) predict(st *ir.Predict) error {
 	if _, c := in.Dims(); c != p.Model.InputWidth {
 		return x.errorf(st.Span, source.Shape, "posterior %s takes %d input features, got %d per row", st.Post.Name, p.Model.InputWidth, c)
 	}
-	pred, err := p.Predict(x, in, "predict:"+st.Post.Name)
+	pred, err := x.predictive(p, in, "predict:"+st.Post.Name)
 	if err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}

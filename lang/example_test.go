@@ -7,6 +7,7 @@ import (
 
 	"github.com/bayesl/bayesl/lang"
 	"github.com/bayesl/bayesl/parser/source"
+	"gonum.org/v1/gonum/mat"
 )
 
 // A session runs a script and hands every result to Emit.
@@ -50,4 +51,40 @@ func ExampleSession_Run_error() {
 	// m.bl:2:22: name error: unknown layer or activation "rleu"; did you mean "relu"?
 	//     2 |   h = dense(x, 8) |> rleu
 	//       |                      ^~~~
+}
+
+// Compile a script once, hand it Go data, and read predictions with their
+// uncertainty split back as Go values.
+func ExampleCompile() {
+	prog, err := lang.Compile("embed.bl", []byte(`
+model lin(x: 1) {
+  y ~ normal(dense(x, 1)[0], 0.1)
+}
+posterior p = fit lin on train using map(epochs: 300, lr: 0.05)
+`), "train")
+	if err != nil {
+		source.Print(os.Stdout, err)
+		return
+	}
+	x := mat.NewDense(5, 1, []float64{0, 1, 2, 3, 4})
+	y := []float64{1, 3, 5, 7, 9} // y = 2x + 1
+	s := lang.NewSession(&lang.Config{Seed: 1})
+	if err := s.SetData("train", x, y, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := s.Exec(context.Background(), prog); err != nil {
+		source.Print(os.Stdout, err)
+		return
+	}
+	v, _ := s.Value("p")
+	pred, err := v.(*lang.Posterior).Predict(context.Background(), mat.NewDense(1, 1, []float64{10}), 100, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("at x=10: mean %.1f, sd %.2f (aleatoric var %.3f, epistemic var %.0f)\n",
+		pred.Mean[0], pred.SD[0], pred.Aleatoric[0], pred.Epistemic[0])
+	// Output:
+	// at x=10: mean 21.0, sd 0.10 (aleatoric var 0.010, epistemic var 0)
 }

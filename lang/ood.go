@@ -37,11 +37,11 @@ func (x *executor) ood(st *ir.OOD) error {
 				return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
 			}
 		}
-		pin, err := p.Predict(x, in.X, "ood-in:"+r.Name)
+		pin, err := x.predictive(p, in.X, "ood-in:"+r.Name)
 		if err != nil {
 			return x.wrap(st.Span, source.Runtime, err)
 		}
-		pout, err := p.Predict(x, out.X, "ood-out:"+r.Name)
+		pout, err := x.predictive(p, out.X, "ood-out:"+r.Name)
 		if err != nil {
 			return x.wrap(st.Span, source.Runtime, err)
 		}

@@ -1,10 +1,12 @@
 package lang
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -167,12 +169,16 @@ func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
 	return nil
 }
 
-// Predict returns the posterior predictive at raw (unstandardised) inputs,
-// in the target's own units.
-func (p *Posterior) Predict(x *executor, in *mat.Dense, label string) (*predictive.Predictive, error) {
+// Predictive returns the posterior predictive at raw (unstandardised)
+// inputs, in the target's own units, from samples posterior draws (a finite
+// posterior uses its own). Draws come from rng.
+func (p *Posterior) Predictive(ctx context.Context, in *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	if _, c := in.Dims(); c != p.Model.InputWidth {
+		return nil, fmt.Errorf("posterior takes %d input features, got %d", p.Model.InputWidth, c)
+	}
 	xs := mat.DenseCopyOf(in)
 	p.Scaler.TransformX(xs, xs)
-	pred, err := infer.Predict(x.ctx, p.Posterior, p.problem, xs, x.s.cfg.Samples, x.rng("predict:"+label))
+	pred, err := infer.Predict(ctx, p.Posterior, p.problem, xs, samples, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +189,12 @@ func (p *Posterior) Predict(x *executor, in *mat.Dense, label string) (*predicti
 		}
 	}
 	return pred, nil
+}
+
+// predictive is Posterior.Predictive with the session's sample count and a random
+// source derived from the seed and label.
+func (x *executor) predictive(p *Posterior, in *mat.Dense, label string) (*predictive.Predictive, error) {
+	return p.Predictive(x.ctx, in, x.s.cfg.Samples, x.rng("predict:"+label))
 }
 
 func (x *executor) save(st *ir.Save) error {

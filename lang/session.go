@@ -91,13 +91,13 @@ func (s *Session) Run(ctx context.Context, filename string, src []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.Exec(ctx, prog)
+	return s.exec(ctx, prog)
 }
 
-// Exec executes a checked program (checked against a copy of the
-// session's scope, see Check). Each statement's names are bound in the
-// session only once it has executed.
-func (s *Session) Exec(ctx context.Context, prog *ir.Program) error {
+// exec executes a checked program (checked against a copy of the session's
+// scope). Each statement's names are bound in the session only once it has
+// executed.
+func (s *Session) exec(ctx context.Context, prog *ir.Program) error {
 	for _, st := range prog.Stmts {
 		if err := s.execStmt(ctx, prog.File, st); err != nil {
 			return err

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/bayesl/bayesl/lang"
+	"gonum.org/v1/gonum/mat"
+)
+
+type request struct {
+	X    [][]float64 `json:"x"`
+	Seed uint64      `json:"seed"`
+}
+
+type response struct {
+	Mean      []float64   `json:"mean,omitempty"`
+	SD        []float64   `json:"sd,omitempty"`
+	Class     []int       `json:"class,omitempty"`
+	Prob      [][]float64 `json:"prob,omitempty"`
+	Total     []float64   `json:"total,omitempty"`
+	Aleatoric []float64   `json:"aleatoric"`
+	Epistemic []float64   `json:"epistemic"`
+}
+
+// newHandler answers POST /predict {"x": [[...], ...]} with the predictive
+// of post at those rows.
+func newHandler(post *lang.Posterior, samples int) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /predict", func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		width := post.Model.InputWidth
+		if len(req.X) == 0 {
+			http.Error(w, "bad request: no rows in x", http.StatusBadRequest)
+			return
+		}
+		x := mat.NewDense(len(req.X), width, nil)
+		for i, row := range req.X {
+			if len(row) != width {
+				http.Error(w, fmt.Sprintf("bad request: row %d has %d values, the model takes %d", i, len(row), width), http.StatusBadRequest)
+				return
+			}
+			x.SetRow(i, row)
+		}
+		pred, err := post.Predict(r.Context(), x, samples, req.Seed)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out := response{Aleatoric: pred.Aleatoric, Epistemic: pred.Epistemic}
+		if pred.Classification {
+			out.Class, out.Total = pred.Class, pred.Total
+			for i := range pred.Class {
+				out.Prob = append(out.Prob, mat.Row(nil, i, pred.Prob))
+			}
+		} else {
+			out.Mean, out.SD = pred.Mean, pred.SD
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+	return mux
+}

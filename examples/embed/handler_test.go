@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bayesl/bayesl/lang"
+)
+
+// TestPredictEndpoint fits and saves a posterior with a script, loads it the
+// way the server does, and queries the JSON endpoint on a loopback server.
+func TestPredictEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	csv, err := os.ReadFile(filepath.Join("..", "data", "mcycle.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "mcycle.csv"), csv, 0o644)
+	script := `data mc = csv("mcycle.csv", x: [times], y: accel, standardize: true)
+model net(x: 1) {
+  h = dense(x, 16) |> tanh
+  o = dense(h, 2)
+  y ~ normal(o[0], softplus(o[1]) + 0.01)
+}
+posterior p = fit net on mc using vi(epochs: 300, lr: 0.01)
+save p to "p.post"
+`
+	if err := lang.NewSession(&lang.Config{Seed: 1, Dir: dir}).Run(context.Background(), "fit.bl", []byte(script)); err != nil {
+		t.Fatal(err)
+	}
+	post, err := lang.LoadPosterior(filepath.Join(dir, "p.post"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newHandler(post, 100))
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"x": [[10], [20], [30]]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s", resp.Status)
+	}
+	var got response
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Mean) != 3 || len(got.Epistemic) != 3 {
+		t.Fatalf("response %+v", got)
+	}
+	for i := range got.Mean {
+		total := got.Aleatoric[i] + got.Epistemic[i]
+		if math.Abs(got.SD[i]*got.SD[i]-total) > 1e-6*total || got.Epistemic[i] <= 0 {
+			t.Errorf("row %d: sd² %.4g != aleatoric+epistemic %.4g, or no epistemic part", i, got.SD[i]*got.SD[i], total)
+		}
+	}
+	// The same request with the same seed answers the same numbers.
+	resp2, _ := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"x": [[10], [20], [30]]}`))
+	var again response
+	json.NewDecoder(resp2.Body).Decode(&again)
+	resp2.Body.Close()
+	if again.Mean[1] != got.Mean[1] {
+		t.Errorf("not deterministic: %v vs %v", again.Mean, got.Mean)
+	}
+
+	for body, want := range map[string]string{
+		`{"x": [[1, 2]]}`: "row 0 has 2 values, the model takes 1",
+		`{"x": []}`:       "no rows",
+		`{"x": [[1]`:      "bad request",
+		`{"z": 1}`:        "unknown field",
+	} {
+		r, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg strings.Builder
+		buf := make([]byte, 512)
+		n, _ := r.Body.Read(buf)
+		msg.Write(buf[:n])
+		r.Body.Close()
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(msg.String(), want) {
+			t.Errorf("%s: got %d %q, want 400 containing %q", body, r.StatusCode, msg.String(), want)
+		}
+	}
+}
