@@ -5,6 +5,7 @@
 //	bayesl run [flags] FILE     run a script: fit, evaluate, predict, save
 //	bayesl check FILE           parse and check a script without running it
 //	bayesl repl [flags]         an interactive session
+//	bayesl fmt [-w] FILE        print a script in canonical form
 //	bayesl version              print the version
 //
 // Exit codes: 0 success; 1 a data or runtime error (a missing or malformed
@@ -46,6 +47,8 @@ const (
 	exitUsage   = 2
 )
 
+func stderrf(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -58,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "repl":
 		return cmdREPL(args[1:], stdout, stderr)
+	case "fmt":
+		return cmdFmt(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "bayesl %s\n", version)
 		return exitOK
