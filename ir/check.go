@@ -196,6 +196,8 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 		return &Save{Post: post, Path: path, Span: s.Sp}
 	case *parser.OODStmt:
 		return c.ood(s)
+	case *parser.PlotStmt:
+		return c.plot(s)
 	case *parser.ExprStmt:
 		return c.show(s)
 	}
@@ -759,6 +761,109 @@ func (c *checker) ood(s *parser.OODStmt) Stmt {
 		return nil
 	}
 	return st
+}
+
+var plotKinds = []string{"band", "samples", "reliability", "histogram", "training"}
+
+func (c *checker) plot(s *parser.PlotStmt) Stmt {
+	path, okP := c.stringLit(s.Path, "plot file")
+	if okP && !strings.HasSuffix(path, ".svg") && !strings.HasSuffix(path, ".png") {
+		c.errorf(s.Path.Span(), source.Type, "plot files end in .svg or .png, got %q", path)
+		okP = false
+	}
+	call, ok := s.Plot.(*parser.Call)
+	if !ok {
+		c.errorf(s.Plot.Span(), source.Type, "expected a picture: %s", strings.Join(plotKinds, ", "))
+		return nil
+	}
+	st := &Plot{Kind: PlotKind(call.Fun.Name), Path: path, Points: 200, N: 20, Span: s.Sp}
+	var a map[string]parser.Expr
+	switch st.Kind {
+	case PlotBand:
+		a = c.args(call, []string{"posterior"}, []string{"over", "data", "points"})
+	case PlotSamples:
+		a = c.args(call, []string{"posterior"}, []string{"over", "data", "points", "n"})
+	case PlotReliability:
+		a = c.args(call, []string{"posterior", "on"}, []string{"bins"})
+	case PlotHistogram:
+		a = c.args(call, []string{"posterior", "in", "out"}, []string{"by", "bins"})
+	case PlotTraining:
+		a = c.args(call, []string{"posterior"}, nil)
+	default:
+		c.unknown(call.Fun, "picture", plotKinds)
+		return nil
+	}
+	if a == nil {
+		return nil
+	}
+	posts, okA := c.posteriorList(a["posterior"])
+	st.Posts = posts
+	if st.Kind != PlotTraining && len(posts) != 1 {
+		c.errorf(a["posterior"].Span(), source.Type, "%s pictures one posterior", st.Kind)
+		okA = false
+	}
+	if e, has := a["over"]; has {
+		r, isRange := e.(*parser.Range)
+		from, okF := numberLit(r, true)
+		to, okT := numberLit(r, false)
+		if !isRange || !okF || !okT || !(from < to) {
+			c.errorf(e.Span(), source.Type, "over takes an input range low .. high, e.g. -2 .. 2")
+			okA = false
+		}
+		st.From, st.To = from, to
+	} else if st.Kind == PlotBand || st.Kind == PlotSamples {
+		c.errorf(call.Sp, source.Type, "%s needs the input range: over: low .. high", st.Kind)
+		okA = false
+	}
+	for name, dst := range map[string]*DataExpr{"data": &st.Data, "on": &st.Data, "in": &st.In, "out": &st.Out} {
+		if e, has := a[name]; has {
+			if *dst = c.dataExpr(e); *dst == nil {
+				okA = false
+			}
+		}
+	}
+	for name, dst := range map[string]*int{"points": &st.Points, "n": &st.N, "bins": &st.Bins} {
+		if e, has := a[name]; has {
+			v, okI := c.integer(e, name)
+			if okI && v < 1 {
+				c.errorf(e.Span(), source.Type, "%s must be at least 1", name)
+				okI = false
+			}
+			*dst, okA = v, okA && okI
+		}
+	}
+	st.Score = "epistemic"
+	if e, has := a["by"]; has {
+		scores, okS := c.names(e, "uncertainty score", oodScores)
+		if okS && len(scores) != 1 {
+			c.errorf(e.Span(), source.Type, "a histogram shows one score")
+			okS = false
+		}
+		if okS {
+			st.Score = scores[0]
+		}
+		okA = okA && okS
+	}
+	if !okP || !okA {
+		return nil
+	}
+	return st
+}
+
+// numberLit reads one end of a numeric range.
+func numberLit(r *parser.Range, from bool) (float64, bool) {
+	if r == nil {
+		return 0, false
+	}
+	e := r.To
+	if from {
+		e = r.From
+	}
+	n, ok := e.(*parser.Number)
+	if !ok {
+		return 0, false
+	}
+	return n.Value, true
 }
 
 func (c *checker) metric(e parser.Expr) (Metric, bool) {

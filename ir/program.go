@@ -194,6 +194,33 @@ type OOD struct {
 	Span    source.Span
 }
 
+// PlotKind names a picture.
+type PlotKind string
+
+// Pictures.
+const (
+	PlotBand        PlotKind = "band"        // 1-D regression predictive with its two bands
+	PlotSamples     PlotKind = "samples"     // posterior function samples over a 1-D grid
+	PlotReliability PlotKind = "reliability" // a classifier's reliability diagram
+	PlotHistogram   PlotKind = "histogram"   // an uncertainty score, in vs out of distribution
+	PlotTraining    PlotKind = "training"    // loss per epoch of fits
+)
+
+// Plot draws a picture into an SVG or PNG file.
+type Plot struct {
+	Kind     PlotKind
+	Posts    []*PosteriorRef
+	Data     DataExpr // band, samples: points to show; reliability: the data
+	In, Out  DataExpr // histogram
+	Score    string   // histogram: total, epistemic or aleatoric
+	From, To float64  // band, samples: the input range
+	Points   int      // band, samples: grid size
+	N        int      // samples: how many functions
+	Bins     int
+	Path     string
+	Span     source.Span
+}
+
 // Save writes a posterior to a file.
 type Save struct {
 	Post *PosteriorRef
@@ -218,4 +245,5 @@ func (s *Evaluate) stmtSpan() source.Span      { return s.Span }
 func (s *Predict) stmtSpan() source.Span       { return s.Span }
 func (s *Save) stmtSpan() source.Span          { return s.Span }
 func (s *OOD) stmtSpan() source.Span           { return s.Span }
+func (s *Plot) stmtSpan() source.Span          { return s.Span }
 func (s *Show) stmtSpan() source.Span          { return s.Span }

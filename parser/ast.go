@@ -164,6 +164,12 @@ type (
 		Metrics []Expr
 		Sp      source.Span
 	}
+	// PlotStmt is `plot kind(args) to Path`.
+	PlotStmt struct {
+		Plot Expr
+		Path Expr
+		Sp   source.Span
+	}
 	// ExprStmt is an expression on its own, as typed at the REPL.
 	ExprStmt struct {
 		X Expr
@@ -234,6 +240,7 @@ func (s *EvaluateStmt) Span() source.Span  { return s.Sp }
 func (s *PredictStmt) Span() source.Span   { return s.Sp }
 func (s *SaveStmt) Span() source.Span      { return s.Sp }
 func (s *OODStmt) Span() source.Span       { return s.Sp }
+func (s *PlotStmt) Span() source.Span      { return s.Sp }
 func (s *ExprStmt) Span() source.Span      { return s.X.Span() }
 
 func (*DataStmt) stmtNode()      {}
@@ -244,6 +251,7 @@ func (*EvaluateStmt) stmtNode()  {}
 func (*PredictStmt) stmtNode()   {}
 func (*SaveStmt) stmtNode()      {}
 func (*OODStmt) stmtNode()       {}
+func (*PlotStmt) stmtNode()      {}
 func (*ExprStmt) stmtNode()      {}
 
 func (s *PriorStmt) Span() source.Span   { return s.Sp }

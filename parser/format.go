@@ -162,6 +162,8 @@ func (p *printer) stmt(s Stmt) {
 		}
 	case *SaveStmt:
 		w.WriteString("save " + expr(s.Value, levelFit) + " to " + expr(s.Path, levelFit))
+	case *PlotStmt:
+		w.WriteString("plot " + expr(s.Plot, levelPostfix) + " to " + expr(s.Path, levelFit))
 	case *ExprStmt:
 		w.WriteString(expr(s.X, levelFit))
 	}

@@ -12,7 +12,7 @@ import (
 var keywords = []string{
 	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
 	"using", "evaluate", "predict", "at", "save", "to", "scaled",
-	"ood", "in", "vs", "by",
+	"ood", "in", "vs", "by", "plot",
 }
 
 var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
@@ -21,7 +21,7 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `\d+`},
 	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
-	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by)\b`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
@@ -45,6 +45,7 @@ type gStmt struct {
 	Predict   *gPredictStmt   `parser:"| @@"`
 	Save      *gSaveStmt      `parser:"| @@"`
 	OOD       *gOODStmt       `parser:"| @@"`
+	Plot      *gPlotStmt      `parser:"| @@"`
 	Expr      *gExpr          `parser:"| @@"`
 }
 
@@ -142,6 +143,13 @@ type gSaveStmt struct {
 	EndPos lexer.Position
 	Value  *gExpr `parser:"\"save\" @@"`
 	Path   *gExpr `parser:"\"to\" @@"`
+}
+
+type gPlotStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Plot   *gPostfix `parser:"\"plot\" @@"`
+	Path   *gExpr    `parser:"\"to\" @@"`
 }
 
 type gOODStmt struct {

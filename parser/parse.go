@@ -178,6 +178,9 @@ func (l *lowerer) stmt(g *gStmt) Stmt {
 	case g.Save != nil:
 		s := g.Save
 		return &SaveStmt{Value: l.expr(s.Value), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
+	case g.Plot != nil:
+		s := g.Plot
+		return &PlotStmt{Plot: l.postfix(s.Plot), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
 	case g.OOD != nil:
 		s := g.OOD
 		out := &OODStmt{Posts: l.expr(s.Posts), In: l.expr(s.In), Out: l.expr(s.Out), By: l.expr(s.By), Sp: l.span(s.Pos, s.EndPos)}
