@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bayesl/bayesl/compile"
@@ -32,6 +33,9 @@ type Posterior struct {
 	XNames    []string
 	YName     string
 	FitTime   time.Duration
+	// Trace is the training objective after each epoch, as reported by the
+	// backend (for a composite method, every member's reports in turn).
+	Trace []float64
 
 	prog    *compile.Program
 	problem *infer.Problem
@@ -103,7 +107,12 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	scaler.TransformY(ys, ys)
 
 	problem := newProblem(prog, xs, ys)
+	var mu sync.Mutex // members of composite methods report concurrently
+	var trace []float64
 	obs := func(p infer.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		trace = append(trace, p.Loss)
 		if x.s.cfg.Progress != nil {
 			x.s.cfg.Progress(name, p)
 		}
@@ -120,9 +129,13 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	p := &Posterior{
 		Posterior: post, Model: m, ModelText: e.ModelText, Scaler: scaler,
 		Classes: d.Classes, XNames: d.XNames, YName: d.YName, FitTime: time.Since(start),
-		prog: prog, problem: newProblem(prog, nil, nil),
+		Trace: trace, prog: prog, problem: newProblem(prog, nil, nil),
 	}
-	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
+	stored := m.Dim()
+	if sn, ok := post.(infer.StoredNumberer); ok {
+		stored = sn.StoredNumbers()
+	}
+	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Stored: stored, Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
 	return p, nil
 }
 

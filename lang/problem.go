@@ -44,6 +44,17 @@ func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem
 			xb, yb := g.gather(idx)
 			return mach.VarNegLogLik(gMu, gSigma, mu, sigma, xb, yb, rng)
 		}
+		p.GGNDiag = func(dst, theta []float64, idx []int) {
+			xb, _ := g.gather(idx)
+			mach.GGNDiag(dst, theta, xb)
+		}
+		if ll, ok := prog.LastLayer(); ok {
+			p.LastLayer = ll.Params()
+			p.LastLayerGGN = func(dst, theta []float64, idx []int) {
+				xb, _ := g.gather(idx)
+				mach.LastLayerGGN(dst, theta, xb)
+			}
+		}
 	}
 	p.Fork = func() *infer.Problem { return newProblem(prog, x, y) }
 	return p

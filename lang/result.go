@@ -24,6 +24,7 @@ type FitSummary struct {
 	Method  string  `json:"method"`
 	Model   string  `json:"model"`
 	Params  int     `json:"params"`
+	Stored  int     `json:"stored"` // numbers the posterior keeps
 	Rows    int     `json:"rows"`
 	Seconds float64 `json:"seconds"`
 }
@@ -46,9 +47,11 @@ func (r Result) Format(w io.Writer) {
 	switch r.Kind {
 	case "fit":
 		f := r.Fit
-		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Seconds)
+		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %d stored numbers, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Stored, f.Seconds)
 	case "save":
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
+	case "write":
+		fmt.Fprintln(w, r.Text)
 	case "evaluate", "predict", "ood":
 		r.Table.Format(w)
 		if r.Path != "" {

@@ -238,6 +238,8 @@ func (x *executor) stmt(st ir.Stmt) error {
 		return x.save(st)
 	case *ir.OOD:
 		return x.ood(st)
+	case *ir.Plot:
+		return x.plot(st)
 	case *ir.Show:
 		x.show(st)
 	default:
