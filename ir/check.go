@@ -198,6 +198,9 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 		return c.ood(s)
 	case *parser.PlotStmt:
 		return c.plot(s)
+	case *parser.WeightsStmt, *parser.StudentStmt:
+		c.errorf(s.Span(), source.Type, "this statement is not supported yet")
+		return nil
 	case *parser.ExprStmt:
 		return c.show(s)
 	}

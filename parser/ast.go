@@ -91,6 +91,15 @@ type (
 		Name *Ident
 		Sp   source.Span
 	}
+	// Distill is `distill Teacher into Kind(Model) on Data using Method`:
+	// train one network to stand in for a posterior.
+	Distill struct {
+		Teacher *Ident
+		Into    Expr
+		Data    Expr
+		Method  Expr
+		Sp      source.Span
+	}
 	// Fit is `fit Model on Data using Method`.
 	Fit struct {
 		Model  *Ident
@@ -164,6 +173,19 @@ type (
 		Metrics []Expr
 		Sp      source.Span
 	}
+	// WeightsStmt is `weights Name = Value`: named tensors, loaded from a
+	// file or taken from a posterior.
+	WeightsStmt struct {
+		Name  *Ident
+		Value Expr
+		Sp    source.Span
+	}
+	// StudentStmt is `student Name = distill ...`.
+	StudentStmt struct {
+		Name  *Ident
+		Value Expr
+		Sp    source.Span
+	}
 	// PlotStmt is `plot kind(args) to Path`.
 	PlotStmt struct {
 		Plot Expr
@@ -207,30 +229,32 @@ type (
 	}
 )
 
-func (x *Ident) Span() source.Span  { return x.Sp }
-func (x *Number) Span() source.Span { return x.Sp }
-func (x *String) Span() source.Span { return x.Sp }
-func (x *List) Span() source.Span   { return x.Sp }
-func (x *Range) Span() source.Span  { return x.Sp }
-func (x *Binary) Span() source.Span { return x.Sp }
-func (x *Unary) Span() source.Span  { return x.Sp }
-func (x *Call) Span() source.Span   { return x.Sp }
-func (x *Index) Span() source.Span  { return x.Sp }
-func (x *Field) Span() source.Span  { return x.Sp }
-func (x *Fit) Span() source.Span    { return x.Sp }
-func (x *Arg) Span() source.Span    { return x.Sp }
+func (x *Ident) Span() source.Span   { return x.Sp }
+func (x *Number) Span() source.Span  { return x.Sp }
+func (x *String) Span() source.Span  { return x.Sp }
+func (x *List) Span() source.Span    { return x.Sp }
+func (x *Range) Span() source.Span   { return x.Sp }
+func (x *Binary) Span() source.Span  { return x.Sp }
+func (x *Unary) Span() source.Span   { return x.Sp }
+func (x *Call) Span() source.Span    { return x.Sp }
+func (x *Index) Span() source.Span   { return x.Sp }
+func (x *Field) Span() source.Span   { return x.Sp }
+func (x *Fit) Span() source.Span     { return x.Sp }
+func (x *Distill) Span() source.Span { return x.Sp }
+func (x *Arg) Span() source.Span     { return x.Sp }
 
-func (*Ident) exprNode()  {}
-func (*Number) exprNode() {}
-func (*String) exprNode() {}
-func (*List) exprNode()   {}
-func (*Range) exprNode()  {}
-func (*Binary) exprNode() {}
-func (*Unary) exprNode()  {}
-func (*Call) exprNode()   {}
-func (*Index) exprNode()  {}
-func (*Field) exprNode()  {}
-func (*Fit) exprNode()    {}
+func (*Ident) exprNode()   {}
+func (*Number) exprNode()  {}
+func (*String) exprNode()  {}
+func (*List) exprNode()    {}
+func (*Range) exprNode()   {}
+func (*Binary) exprNode()  {}
+func (*Unary) exprNode()   {}
+func (*Call) exprNode()    {}
+func (*Index) exprNode()   {}
+func (*Field) exprNode()   {}
+func (*Fit) exprNode()     {}
+func (*Distill) exprNode() {}
 
 func (s *DataStmt) Span() source.Span      { return s.Sp }
 func (s *LetStmt) Span() source.Span       { return s.Sp }
@@ -241,6 +265,8 @@ func (s *PredictStmt) Span() source.Span   { return s.Sp }
 func (s *SaveStmt) Span() source.Span      { return s.Sp }
 func (s *OODStmt) Span() source.Span       { return s.Sp }
 func (s *PlotStmt) Span() source.Span      { return s.Sp }
+func (s *WeightsStmt) Span() source.Span   { return s.Sp }
+func (s *StudentStmt) Span() source.Span   { return s.Sp }
 func (s *ExprStmt) Span() source.Span      { return s.X.Span() }
 
 func (*DataStmt) stmtNode()      {}
@@ -252,6 +278,8 @@ func (*PredictStmt) stmtNode()   {}
 func (*SaveStmt) stmtNode()      {}
 func (*OODStmt) stmtNode()       {}
 func (*PlotStmt) stmtNode()      {}
+func (*WeightsStmt) stmtNode()   {}
+func (*StudentStmt) stmtNode()   {}
 func (*ExprStmt) stmtNode()      {}
 
 func (s *PriorStmt) Span() source.Span   { return s.Sp }

@@ -162,6 +162,10 @@ func (p *printer) stmt(s Stmt) {
 		}
 	case *SaveStmt:
 		w.WriteString("save " + expr(s.Value, levelFit) + " to " + expr(s.Path, levelFit))
+	case *WeightsStmt:
+		w.WriteString("weights " + s.Name.Name + " = " + expr(s.Value, levelFit))
+	case *StudentStmt:
+		w.WriteString("student " + s.Name.Name + " = " + expr(s.Value, levelFit))
 	case *PlotStmt:
 		w.WriteString("plot " + expr(s.Plot, levelPostfix) + " to " + expr(s.Path, levelFit))
 	case *ExprStmt:
@@ -219,7 +223,7 @@ const (
 
 func level(e Expr) int {
 	switch e := e.(type) {
-	case *Fit:
+	case *Fit, *Distill:
 		return levelFit
 	case *Call:
 		if e.Piped {
@@ -303,6 +307,8 @@ func exprText(e Expr) string {
 		return expr(e.X, levelPostfix) + "[" + expr(e.Index, levelFit) + "]"
 	case *Field:
 		return expr(e.X, levelPostfix) + "." + e.Name.Name
+	case *Distill:
+		return "distill " + e.Teacher.Name + " into " + expr(e.Into, levelPostfix) + " on " + expr(e.Data, levelPipe) + " using " + expr(e.Method, levelPostfix)
 	case *Fit:
 		return "fit " + e.Model.Name + " on " + expr(e.Data, levelPipe) + " using " + expr(e.Method, levelPostfix)
 	}

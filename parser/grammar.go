@@ -12,7 +12,7 @@ import (
 var keywords = []string{
 	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
 	"using", "evaluate", "predict", "at", "save", "to", "scaled",
-	"ood", "in", "vs", "by", "plot",
+	"ood", "in", "vs", "by", "plot", "weights", "student", "distill", "into",
 }
 
 var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
@@ -21,7 +21,7 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `\d+`},
 	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
-	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot)\b`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot|weights|student|distill|into)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
@@ -46,6 +46,8 @@ type gStmt struct {
 	Save      *gSaveStmt      `parser:"| @@"`
 	OOD       *gOODStmt       `parser:"| @@"`
 	Plot      *gPlotStmt      `parser:"| @@"`
+	Weights   *gWeightsStmt   `parser:"| @@"`
+	Student   *gStudentStmt   `parser:"| @@"`
 	Expr      *gExpr          `parser:"| @@"`
 }
 
@@ -88,9 +90,9 @@ type gModelStmt struct {
 type gPriorStmt struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Target *gIdent `parser:"\"prior\" @@ \"~\""`
-	Dist   *gExpr  `parser:"@@"`
-	Scaled *gIdent `parser:"(\"scaled\" @@)?"`
+	Target *gArgName `parser:"\"prior\" @@ \"~\""`
+	Dist   *gExpr    `parser:"@@"`
+	Scaled *gIdent   `parser:"(\"scaled\" @@)?"`
 }
 
 type gParamStmt struct {
@@ -145,6 +147,20 @@ type gSaveStmt struct {
 	Path   *gExpr `parser:"\"to\" @@"`
 }
 
+type gWeightsStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"\"weights\" @@ \"=\""`
+	Value  *gExpr  `parser:"@@"`
+}
+
+type gStudentStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *gIdent `parser:"\"student\" @@ \"=\""`
+	Value  *gExpr  `parser:"@@"`
+}
+
 type gPlotStmt struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
@@ -164,10 +180,20 @@ type gOODStmt struct {
 
 // gExpr is the lowest precedence: a fit expression or a pipeline.
 type gExpr struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Fit    *gFit      `parser:"  @@"`
-	Pipe   *gPipeline `parser:"| @@"`
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Fit     *gFit      `parser:"  @@"`
+	Distill *gDistill  `parser:"| @@"`
+	Pipe    *gPipeline `parser:"| @@"`
+}
+
+type gDistill struct {
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Teacher *gIdent    `parser:"\"distill\" @@"`
+	Into    *gPostfix  `parser:"\"into\" @@"`
+	Data    *gPipeline `parser:"\"on\" @@"`
+	Method  *gPostfix  `parser:"\"using\" @@"`
 }
 
 type gFit struct {

@@ -178,6 +178,12 @@ func (l *lowerer) stmt(g *gStmt) Stmt {
 	case g.Save != nil:
 		s := g.Save
 		return &SaveStmt{Value: l.expr(s.Value), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
+	case g.Weights != nil:
+		s := g.Weights
+		return &WeightsStmt{Name: l.ident(s.Name), Value: l.expr(s.Value), Sp: l.span(s.Pos, s.EndPos)}
+	case g.Student != nil:
+		s := g.Student
+		return &StudentStmt{Name: l.ident(s.Name), Value: l.expr(s.Value), Sp: l.span(s.Pos, s.EndPos)}
 	case g.Plot != nil:
 		s := g.Plot
 		return &PlotStmt{Plot: l.postfix(s.Plot), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
@@ -199,7 +205,8 @@ func (l *lowerer) model(g *gModel) *ModelDecl {
 		switch {
 		case s.Prior != nil:
 			p := s.Prior
-			out.Body = append(out.Body, &PriorStmt{Target: l.ident(p.Target), Dist: l.expr(p.Dist), Scaling: l.ident(p.Scaled), Sp: l.span(p.Pos, p.EndPos)})
+			target := &Ident{Name: p.Target.Name, Sp: l.span(p.Target.Pos, p.Target.EndPos)}
+			out.Body = append(out.Body, &PriorStmt{Target: target, Dist: l.expr(p.Dist), Scaling: l.ident(p.Scaled), Sp: l.span(p.Pos, p.EndPos)})
 		case s.Param != nil:
 			p := s.Param
 			out.Body = append(out.Body, &ParamStmt{Name: l.ident(p.Name), Width: l.number(p.Width), Dist: l.expr(p.Dist), Sp: l.span(p.Pos, p.EndPos)})
@@ -215,6 +222,9 @@ func (l *lowerer) model(g *gModel) *ModelDecl {
 }
 
 func (l *lowerer) expr(g *gExpr) Expr {
+	if d := g.Distill; d != nil {
+		return &Distill{Teacher: l.ident(d.Teacher), Into: l.postfix(d.Into), Data: l.pipeline(d.Data), Method: l.postfix(d.Method), Sp: l.span(d.Pos, d.EndPos)}
+	}
 	if g.Fit != nil {
 		f := g.Fit
 		return &Fit{Model: l.ident(f.Model), Data: l.pipeline(f.Data), Method: l.postfix(f.Method), Sp: l.span(f.Pos, f.EndPos)}
