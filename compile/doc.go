@@ -79,6 +79,13 @@
 // sized so the packed weights and the wide product stay under 32 MiB each
 // and a chunk has at most 4096 rows.
 //
+// Curvature. GGNDiag and LastLayerGGN (ggn.go) give the generalized
+// Gauss–Newton matrix a Laplace approximation needs: one backward pass per
+// column of a factor of the likelihood's Fisher information, seeded for the
+// whole batch, with nodes that have no batch rows repeated on every row so
+// that per-example gradients exist; a dense layer's per-example squared
+// weight gradients are one product, (A⊙A)ᵀ(Δ⊙Δ).
+//
 // Randomness. Every draw comes from the *rand.Rand the caller passes, in a
 // fixed order, so equal seeds give equal numbers.
 //

@@ -52,6 +52,8 @@ type Machine struct {
 	packBudget int         // packBudget; tests lower these to exercise chunking
 	wideBudget int         // wideBudget
 	maxRows    int         // predictRows
+
+	ggn *ggnWork // curvature workspaces (ggn.go), created on first use
 }
 
 // NewMachine returns a Machine with empty workspaces; they are created on

@@ -102,11 +102,19 @@ type Decoder func(method string, vecs [][]float64) (Posterior, error)
 type Decoders map[string]Decoder
 
 // BuiltinDecoders returns the decoders of this package's posteriors:
-// "point" (*Point) and "gaussian" (*Gaussian).
+// "point" (*Point), "gaussian" (*Gaussian),
+// "swag" (*SWAGPosterior), "multiswag" (*MultiSWAGPosterior) and
+// "samples" (*Samples), "ensemble" (*Points) and "laplace"
+// (*LaplacePosterior).
 func BuiltinDecoders() Decoders {
 	return Decoders{
-		"point":    decodePoint,
-		"gaussian": decodeGaussian,
+		"point":     decodePoint,
+		"gaussian":  decodeGaussian,
+		"swag":      decodeSWAG,
+		"multiswag": decodeMultiSWAG,
+		"samples":   decodeSamples,
+		"ensemble":  decodePoints,
+		"laplace":   decodeLaplace,
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,9 +110,9 @@ type unsaveable struct{ infer.Point }
 
 func (unsaveable) Kind() {} // hides Point's Kind, so not a Saver
 
-type swag struct{ infer.Point }
+type foreign struct{ infer.Point }
 
-func (swag) Kind() string { return "swag" }
+func (foreign) Kind() string { return "foreign" }
 
 func TestEncodeErrors(t *testing.T) {
 	if err := infer.Encode(&bytes.Buffer{}, &unsaveable{}, nil); err == nil {
@@ -118,16 +120,18 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	// An unknown kind is reported with the known ones, and a Decoders value
 	// extended with it reads the file.
-	b := encode(t, &swag{infer.Point{Theta: []float64{1}, By: "swag"}}, nil)
+	b := encode(t, &foreign{infer.Point{Theta: []float64{1}, By: "foreign"}}, nil)
 	_, _, err := infer.Decode(bytes.NewReader(b))
-	if !errors.Is(err, infer.ErrUnknownKind) || !strings.Contains(err.Error(), `"swag" (this build reads: gaussian, point)`) {
+	known := slices.Sorted(maps.Keys(infer.BuiltinDecoders()))
+	if !errors.Is(err, infer.ErrUnknownKind) || !strings.Contains(err.Error(), `"foreign" (this build reads: `+strings.Join(known, ", ")+")") ||
+		!slices.Contains(known, "point") || !slices.Contains(known, "gaussian") {
 		t.Errorf("unknown kind: %v", err)
 	}
 	d := infer.BuiltinDecoders()
-	d["swag"] = func(method string, vecs [][]float64) (infer.Posterior, error) {
-		return &swag{infer.Point{Theta: vecs[0], By: method}}, nil
+	d["foreign"] = func(method string, vecs [][]float64) (infer.Posterior, error) {
+		return &foreign{infer.Point{Theta: vecs[0], By: method}}, nil
 	}
-	if p, _, err := d.Decode(bytes.NewReader(b)); err != nil || p.Method() != "swag" {
+	if p, _, err := d.Decode(bytes.NewReader(b)); err != nil || p.Method() != "foreign" {
 		t.Errorf("extended decoders: %v %v", p, err)
 	}
 }
@@ -270,6 +274,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encode(f, &infer.Point{Theta: []float64{1, 2}, By: "map"}, []byte("m")))
 	f.Add(encode(f, &infer.Gaussian{Mean: []float64{1}, Std: []float64{2}, By: "vi"}, nil))
 	f.Add([]byte("BAYESLPOST"))
+	swag := [][]float64{{0.5, 0, 3, 2}, {1, 2}, {0.5, 0.25}, {0.1, -0.1}, {-0.2, 0.2}}
+	f.Add(encode(f, &rawSaver{infer.Point{By: "swag"}, "swag", swag}, nil))
+	f.Add(encode(f, &rawSaver{infer.Point{By: "multiswag"}, "multiswag", append([][]float64{{1, 5}}, swag...)}, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		post, meta, err := infer.Decode(bytes.NewReader(b))
 		if err == nil {

@@ -17,6 +17,22 @@
 //   - VI ("vi"): mean-field Gaussian Bayes by Backprop with the local
 //     reparameterisation trick when the Problem offers VarNegLogLik; a
 //     *Gaussian posterior.
+//   - SWAG ("swag"): SGD on the MAP objective with the SWA learning-rate
+//     schedule, fitting a Gaussian (diagonal plus low rank) to the iterates
+//     it collects; a *SWAGPosterior.
+//   - MultiSWAG ("multiswag"): independent SWAG members run concurrently;
+//     their equal-weight mixture, a *MultiSWAGPosterior.
+//   - Ensemble ("ensemble"): independent fits of a point method (map by
+//     default, method: map(...)) run concurrently; the set of their
+//     vectors, a *Points.
+//   - Laplace ("laplace"): a Gaussian around a MAP fit with the
+//     Gauss-Newton curvature (diagonal, or full over the last dense layer,
+//     from the GGNDiag and LastLayerGGN capabilities) and a prior precision
+//     tuned by the marginal likelihood; a *LaplacePosterior.
+//   - SG-MCMC ("sgld", "psgld", "csgmcmc"): stochastic gradient Langevin
+//     dynamics, its RMSprop-preconditioned form and its cyclical-step form,
+//     several chains run concurrently; the states they visit, a *Samples,
+//     whose convergence Diagnose checks in function space (R̂, ESS).
 //
 // Each backend is a settings struct whose zero value means its documented
 // defaults, with struct tags naming the settings as a script spells them.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/infer/infertest"
@@ -50,12 +51,15 @@ func ExampleRegistry_New() {
 	_, err = reg.New("vi", []infer.Arg{{Name: "epochs", Num: 300}, {Name: "lr", Str: "fast", IsStr: true}})
 	fmt.Printf("%v (argument %d)\n", err, err.(*infer.SettingError).Index)
 
-	_, err = reg.New("swag", nil)
-	fmt.Println(err)
+	// An unknown name gets a suggestion; the message goes on to list every
+	// known name.
+	_, err = reg.New("swagg", nil)
+	msg, _, _ := strings.Cut(err.Error(), " (known: ")
+	fmt.Println(msg)
 	// Output:
 	// vi {Epochs:300 LR:0 Batch:0 KLWeight:0.5 Samples:0 InitScale:0 Optimizer: Momentum:0} <nil>
 	// lr must be a number, got "fast" (argument 1)
-	// unknown inference method "swag" (known: map, vi)
+	// unknown inference method "swagg"; did you mean swag?
 }
 
 // A posterior travels with the caller's metadata; Decode gives both back.

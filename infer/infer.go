@@ -45,6 +45,24 @@ type Problem struct {
 	// the parameter vectors thetas (out.S == len(thetas), out.N == x rows).
 	Predict func(out *predictive.Predictive, thetas [][]float64, x *mat.Dense)
 
+	// GGNDiag is the curvature capability of the Laplace approximation. It
+	// ADDS to dst (length Dim) the diagonal of the generalized Gauss–Newton
+	// matrix Σ_{n ∈ idx} J_nᵀ Λ_n J_n at θ, where J_n is the Jacobian in θ
+	// of the network outputs the likelihood reads (location and scale,
+	// logits, log rate) and Λ_n the Fisher information of the likelihood in
+	// those outputs (for a normal location, logits or a log rate, the
+	// Hessian of -log p(y_n | outputs)). It does not include the prior.
+	GGNDiag func(dst, theta []float64, idx []int)
+
+	// LastLayer and LastLayerGGN are the last-layer curvature capability.
+	// LastLayer lists the θ indices of the last dense layer's weights and
+	// bias; LastLayerGGN ADDS to dst (len(LastLayer)², row-major, rows in
+	// the order of LastLayer) the full GGN over those coordinates, with
+	// every other coordinate of θ held fixed. Both are nil when the model
+	// has no such layer.
+	LastLayer    []int
+	LastLayerGGN func(dst, theta []float64, idx []int)
+
 	// Fork returns an independent Problem over the same model and data with
 	// its own workspaces, so chains and ensemble members can run concurrently.
 	// Nil means the Problem must not be used from two goroutines.

@@ -74,12 +74,26 @@ func (e *UnknownMethodError) Error() string {
 type Registry map[string]func(args []Arg) (Method, error)
 
 // Builtins returns a new registry holding the backends of this package:
-// "map" (*MAP) and "vi" (*VI).
+// "map" (*MAP), "vi" (*VI),
+// "swag" (*SWAG), "multiswag" (*MultiSWAG),
+// "sgld" (*SGLD), "psgld" (*PSGLD) and "csgmcmc" (*CSGMCMC).
+//
+// "ensemble" (*Ensemble) and "laplace" (*Laplace) build their nested
+// method: setting through the registry they belong to, so any point method
+// in it can be nested.
 func Builtins() Registry {
-	return Registry{
-		"map": Build[MAP],
-		"vi":  Build[VI],
+	r := Registry{
+		"map":       Build[MAP],
+		"vi":        Build[VI],
+		"swag":      buildSWAG,
+		"multiswag": buildMultiSWAG,
+		"sgld":      buildSampler[SGLD],
+		"psgld":     buildSampler[PSGLD],
+		"csgmcmc":   buildSampler[CSGMCMC],
 	}
+	r["ensemble"] = r.buildEnsemble
+	r["laplace"] = r.buildLaplace
+	return r
 }
 
 // Names returns the registered names, sorted.
@@ -124,8 +138,11 @@ func Build[T any, P interface {
 //	zero=V     a script value of exactly 0 is stored as V; for fields whose
 //	           Go zero value means "the default", V is how 0 itself is spelt
 //
-// Field types are int (a whole number), float64 (a finite number) and
-// string. Settings not mentioned in args keep their value, normally the
+// Field types are int (a whole number), float64 (a finite number),
+// string, and *Call: a nested method, written as a call (method:
+// map(epochs: 50)) or a bare name (method: map, stored as a Call without
+// arguments), which the backend's constructor then builds through a
+// Registry. Settings not mentioned in args keep their value, normally the
 // zero value that means the documented default. Every error is a
 // *SettingError whose Index is the offending argument.
 //
@@ -209,6 +226,8 @@ func checkSettings(s any) error {
 	return nil
 }
 
+var callType = reflect.TypeFor[*Call]()
+
 // field describes one tagged settings field.
 type field struct {
 	name    string
@@ -237,6 +256,10 @@ func settingFields(t reflect.Type) (map[string]*field, error) {
 		}
 		switch f.kind {
 		case reflect.Int, reflect.Float64, reflect.String:
+		case reflect.Pointer:
+			if sf.Type != callType {
+				return nil, fmt.Errorf("infer: %s.%s: setting of unsupported type %s", t.Name(), sf.Name, sf.Type)
+			}
 		default:
 			return nil, fmt.Errorf("infer: %s.%s: setting of unsupported type %s", t.Name(), sf.Name, sf.Type)
 		}
@@ -268,6 +291,18 @@ func settingFields(t reflect.Type) (map[string]*field, error) {
 
 // set stores a into v and returns a message when a does not fit.
 func (f *field) set(v reflect.Value, a Arg) string {
+	if f.kind == reflect.Pointer { // *Call: a nested method
+		switch {
+		case a.Call != nil:
+			c := *a.Call
+			v.Set(reflect.ValueOf(&c))
+		case a.IsStr:
+			v.Set(reflect.ValueOf(&Call{Name: a.Str}))
+		default:
+			return fmt.Sprintf("%s must be a method such as map(epochs: 100), got %s", f.name, a)
+		}
+		return ""
+	}
 	if a.Call != nil {
 		return fmt.Sprintf("%s must be a number or a name, not a method call", f.name)
 	}

@@ -3,6 +3,7 @@ package infer_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,8 +15,14 @@ func str(name, v string) infer.Arg         { return infer.Arg{Name: name, Str: v
 
 func TestBuiltins(t *testing.T) {
 	r := infer.Builtins()
-	if got := r.Names(); !reflect.DeepEqual(got, []string{"map", "vi"}) {
-		t.Errorf("Names() = %v", got)
+	got := r.Names()
+	if !slices.IsSorted(got) {
+		t.Errorf("Names() = %v, not sorted", got)
+	}
+	for _, name := range []string{"map", "vi", "swag", "multiswag", "sgld", "psgld", "csgmcmc"} {
+		if !slices.Contains(got, name) {
+			t.Errorf("Names() = %v, missing %q", got, name)
+		}
 	}
 	// A fresh value each call: changing one leaves the next alone.
 	delete(r, "vi")
@@ -52,7 +59,7 @@ func TestRegistryNew(t *testing.T) {
 }
 
 func TestUnknownMethod(t *testing.T) {
-	_, err := infer.Builtins().New("vii", nil)
+	_, err := infer.Registry{"map": infer.Build[infer.MAP], "vi": infer.Build[infer.VI]}.New("vii", nil)
 	var ue *infer.UnknownMethodError
 	if !errors.As(err, &ue) || ue.Name != "vii" || !reflect.DeepEqual(ue.Known, []string{"map", "vi"}) {
 		t.Fatalf("err = %#v", err)

@@ -19,6 +19,14 @@ type loop struct {
 	batch  int
 	n      int
 	perm   []int
+
+	// Optional hooks, nil for a plain fit. startEpoch runs before the
+	// epoch's first step (SWAG sets the scheduled learning rate there).
+	// endEpoch runs after its last step (steps of them) and before the
+	// progress report (SWAG collects the iterate there); an error from it
+	// stops the fit.
+	startEpoch func(epoch int)
+	endEpoch   func(epoch, steps int) error
 }
 
 func newLoop(method string, epochs, batch, n int) *loop {
@@ -47,6 +55,9 @@ func (l *loop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepF
 	}
 	for epoch := 1; epoch <= l.epochs; epoch++ {
 		shuffle(l.perm, rng)
+		if l.startEpoch != nil {
+			l.startEpoch(epoch)
+		}
 		sum := 0.0
 		k := 0
 		for lo := 0; lo < l.n; lo += l.batch {
@@ -63,6 +74,11 @@ func (l *loop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepF
 				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: badGrad, Grad: true}
 			}
 			sum += loss * float64(len(idx))
+		}
+		if l.endEpoch != nil {
+			if err := l.endEpoch(epoch, k); err != nil {
+				return err
+			}
 		}
 		if obs != nil {
 			obs(Progress{Method: l.method, Epoch: epoch, Epochs: l.epochs,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/bayesl/bayesl/internal/vec"
 )
 
 // VI is mean-field variational inference, Bayes by Backprop (Blundell et
@@ -171,26 +173,12 @@ func newVIState(p *Problem, v VI, rng *rand.Rand) *viState {
 }
 
 // transform sets sigma = softplus(ρ) and sig = sigmoid(ρ) from one exp per
-// coordinate: with e = exp(−|ρ|), softplus(ρ) = max(ρ, 0) + log1p(e) and
-// sigmoid(ρ) = 1/(1+e) for ρ ≥ 0, e/(1+e) otherwise. The exps go first,
-// through sig, in a loop of their own: the CPU overlaps independent exps
-// (or log1ps) better than exp→log1p chains, about 20% faster.
+// coordinate (internal/vec: with e = exp(−|ρ|), softplus(ρ) = max(ρ, 0) +
+// log1p(e) and sigmoid(ρ) = 1/(1+e) for ρ ≥ 0, e/(1+e) otherwise), four
+// coordinates at a time with AVX2: about 3.5 ns a coordinate against 21 for
+// the math package's exp and log1p.
 func (s *viState) transform() {
-	sigma, sig := s.sigma, s.sig[:len(s.sigma)]
-	rho := s.rho[:len(sigma)]
-	for j, r := range rho {
-		sig[j] = math.Exp(-math.Abs(r))
-	}
-	for j, r := range rho {
-		e := sig[j]
-		sp := math.Log1p(e)
-		q := 1 / (1 + e)
-		if r >= 0 {
-			sigma[j], sig[j] = r+sp, q
-		} else {
-			sigma[j], sig[j] = sp, e*q
-		}
-	}
+	vec.SoftplusSigmoid(s.sigma, s.sig[:len(s.sigma)], s.rho[:len(s.sigma)])
 }
 
 // step takes one optimiser step on the rows idx and returns the per-example

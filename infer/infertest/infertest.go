@@ -21,7 +21,9 @@ import (
 //	y_n = x_nᵀθ + ε_n,  ε_n ~ N(0, noiseVar),  θ ~ N(0, priorVar·I),
 //
 // as an infer.Problem offering every capability (a normal prior as
-// PriorLoc/PriorScale as well as NegLogPrior, VarNegLogLik, Predict, Fork),
+// PriorLoc/PriorScale as well as NegLogPrior, VarNegLogLik, GGNDiag,
+// LastLayer with LastLayerGGN (the whole model is one bias-free dense
+// layer), Predict, Fork),
 // together with the exact posterior N(mean, cov):
 //
 //	Λ = XᵀX/noiseVar + I/priorVar,  cov = Λ⁻¹,  mean = cov·Xᵀy/noiseVar.
@@ -131,8 +133,10 @@ func (m *linreg) exact() ([]float64, *mat.SymDense) {
 func (m *linreg) problem() *infer.Problem {
 	loc := make([]float64, m.d)
 	scale := make([]float64, m.d)
+	all := make([]int, m.d)
 	for j := range scale {
 		scale[j] = math.Sqrt(m.priorVar)
+		all[j] = j
 	}
 	return &infer.Problem{
 		Dim:  m.d,
@@ -148,8 +152,35 @@ func (m *linreg) problem() *infer.Problem {
 		PriorLoc:     loc,
 		PriorScale:   scale,
 		VarNegLogLik: m.varNegLogLik,
+		GGNDiag:      m.ggnDiag,
+		LastLayer:    all,
+		LastLayerGGN: m.ggn,
 		Predict:      m.predict,
 		Fork:         func() *infer.Problem { return m.problem() },
+	}
+}
+
+// ggnDiag adds Σ_{n∈idx} x_nj²/s²: for a linear model with a normal
+// likelihood the Gauss-Newton matrix is the Hessian XᵀX/s².
+func (m *linreg) ggnDiag(dst, theta []float64, idx []int) {
+	d := m.d
+	for _, i := range idx {
+		for j, v := range m.x[i*d : (i+1)*d] {
+			dst[j] += v * v / m.noiseVar
+		}
+	}
+}
+
+// ggn adds Σ_{n∈idx} x_n x_nᵀ/s², the whole model being its own last layer.
+func (m *linreg) ggn(dst, theta []float64, idx []int) {
+	d := m.d
+	for _, i := range idx {
+		row := m.x[i*d : (i+1)*d]
+		for a, va := range row {
+			for b, vb := range row {
+				dst[a*d+b] += va * vb / m.noiseVar
+			}
+		}
 	}
 }
 

@@ -1,0 +1,468 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// chainSpec is a sampler's resolved settings: what runChains needs to run
+// SGLD, pSGLD or cyclical SG-MCMC chains.
+type chainSpec struct {
+	method        string
+	epochs        int
+	batch         int // ≤ N
+	stepsPerEpoch int
+	burnin        int
+	thin          int
+	chains        int
+	maxSamples    int
+	temperature   float64
+	sched         schedule
+
+	precond       bool // pSGLD
+	alpha, lambda float64
+
+	// groups are the runs of epochs [lo, hi] (1-based, inclusive) whose
+	// end states are candidate samples: one run after the burn-in for
+	// SGLD, the sampling epochs of each cycle for cyclical SG-MCMC.
+	groups [][2]int
+	// kept lists the epochs whose end states are stored, ascending.
+	kept []int
+}
+
+// A schedule gives the step size ε of step t (0-based, counted over the
+// whole run) and whether that step injects noise.
+type schedule interface {
+	at(t int) (eps float64, noisy bool)
+}
+
+// decaySchedule is ε_t = lr·(1 + t/b)^(−γ), noisy throughout.
+type decaySchedule struct {
+	lr, gamma, b float64
+}
+
+// newDecaySchedule returns the schedule; offset 0 means half the run's
+// steps.
+func newDecaySchedule(lr, gamma float64, offset int, s *chainSpec) *decaySchedule {
+	b := offset
+	if b == 0 {
+		b = max(1, s.epochs*s.stepsPerEpoch/2)
+	}
+	return &decaySchedule{lr: lr, gamma: gamma, b: float64(b)}
+}
+
+func (d *decaySchedule) at(t int) (float64, bool) {
+	if d.gamma == 0 {
+		return d.lr, true
+	}
+	return d.lr * math.Pow(1+float64(t)/d.b, -d.gamma), true
+}
+
+// cosineSchedule is the cyclical schedule of Zhang et al. (2020) over
+// cycles of whole epochs: cycle k covers epochs [⌊kE/M⌋, ⌊(k+1)E/M⌋)
+// (0-based), so M cycles of E epochs differ in length by one epoch at most.
+type cosineSchedule struct {
+	lr, beta            float64
+	cycles, epochs, spe int
+}
+
+func newCosineSchedule(lr, beta float64, cycles, epochs, spe int) *cosineSchedule {
+	return &cosineSchedule{lr: lr, beta: beta, cycles: cycles, epochs: epochs, spe: spe}
+}
+
+// startEpoch is the 0-based first epoch of cycle k (k = cycles gives the
+// end of the run).
+func (c *cosineSchedule) startEpoch(k int) int { return k * c.epochs / c.cycles }
+
+func (c *cosineSchedule) cycleSteps(k int) int {
+	return (c.startEpoch(k+1) - c.startEpoch(k)) * c.spe
+}
+
+// cycleOf returns the cycle holding 0-based epoch e: the k with
+// ⌊kE/M⌋ ≤ e < ⌊(k+1)E/M⌋, which is ⌈(e+1)M/E⌉ − 1.
+func (c *cosineSchedule) cycleOf(e int) int {
+	return ((e+1)*c.cycles+c.epochs-1)/c.epochs - 1
+}
+
+// at returns the step size of step t and whether it is in the sampling
+// stage: r ≥ β, or the cycle's last step, so that a cycle too short to
+// reach r ≥ β (a capped quick run) still ends with a noisy step and
+// yields a sample.
+func (c *cosineSchedule) at(t int) (float64, bool) {
+	k := c.cycleOf(t / c.spe)
+	j, length := t-c.startEpoch(k)*c.spe, c.cycleSteps(k)
+	r := float64(j) / float64(length)
+	return c.lr / 2 * (math.Cos(math.Pi*r) + 1), r >= c.beta || j == length-1
+}
+
+// samplingEpochs returns the 1-based epochs [lo, hi] of cycle k whose last
+// step is in the sampling stage. They are a suffix of the cycle, since r
+// grows through it, and hold at least the cycle's last epoch.
+func (c *cosineSchedule) samplingEpochs(k int) (lo, hi int) {
+	hi = c.startEpoch(k + 1)
+	lo = hi
+	for e := hi - 1; e > c.startEpoch(k); e-- {
+		if _, noisy := c.at(e*c.spe - 1); !noisy {
+			break
+		}
+		lo = e
+	}
+	return lo, hi
+}
+
+// selectEpochs chooses the stored epochs from the candidate groups: every
+// k-th candidate counted back from each group's end, with k the smallest
+// multiple of thin that stores at most maxSamples. When even one per group
+// is too many (more cycles than maxSamples), the last maxSamples groups
+// give one each.
+func (s *chainSpec) selectEpochs() {
+	groups := s.groups
+	longest := 0
+	for _, g := range groups {
+		longest = max(longest, g[1]-g[0]+1)
+	}
+	count := func(k int) int {
+		n := 0
+		for _, g := range groups {
+			n += (g[1] - g[0] + k) / k
+		}
+		return n
+	}
+	jmax := max(1, (longest+s.thin-1)/s.thin)
+	j := 1 + sort.Search(jmax, func(i int) bool { return count((i+1)*s.thin) <= s.maxSamples })
+	k := min(j, jmax) * s.thin
+	if count(k) > s.maxSamples {
+		groups = groups[len(groups)-s.maxSamples:]
+	}
+	s.kept = s.kept[:0]
+	for _, g := range groups {
+		for e := g[1]; e >= g[0]; e -= k {
+			s.kept = append(s.kept, e)
+		}
+	}
+	slices.Sort(s.kept)
+}
+
+// runChains runs s.chains chains, concurrently on up to GOMAXPROCS
+// goroutines when p can Fork (one Problem per goroutine, the first being p
+// itself), and collects their stored states. Each chain's source is seeded
+// with two words drawn from rng before any chain starts, so the result is
+// the same bit for bit whatever the scheduling and the number of
+// goroutines. The first chain to fail cancels the others; the error
+// returned is that of the lowest-numbered chain that failed for a reason
+// of its own. A panic in a chain is re-raised on the caller's goroutine.
+func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s *chainSpec) (*Samples, error) {
+	seeds := make([][2]uint64, s.chains)
+	for c := range seeds {
+		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	workers := 1
+	if p.Fork != nil {
+		workers = min(s.chains, runtime.GOMAXPROCS(0))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prog := newChainProgress(obs, s)
+	flat := make([][]float64, s.chains)
+	out := make([][][]float64, s.chains)
+	errs := make([]error, s.chains)
+	var next atomic.Int64
+	var panicked atomic.Pointer[any]
+	work := func(q *Problem) {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked.CompareAndSwap(nil, &r)
+				cancel()
+			}
+		}()
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= s.chains {
+				return
+			}
+			flat[c], out[c], errs[c] = runChain(cctx, q, c, seeds[c], s, prog)
+			if errs[c] != nil {
+				cancel()
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		if q := p.Fork(); q != nil {
+			wg.Go(func() { work(q) })
+		}
+	}
+	work(p)
+	wg.Wait()
+	if r := panicked.Load(); r != nil {
+		panic(*r)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
+}
+
+// runChain runs chain c (0-based) with its own source and returns its
+// stored states, one after another in store and as views of it.
+func runChain(ctx context.Context, p *Problem, c int, seed [2]uint64, s *chainSpec, prog *chainProgress) (store []float64, samples [][]float64, err error) {
+	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
+	st := newChainState(p, s, rng)
+	if p.Init != nil {
+		p.Init(st.theta, rng)
+	}
+	d, n := p.Dim, p.N
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	store = make([]float64, len(s.kept)*d)
+	samples = make([][]float64, 0, len(s.kept))
+	kept := s.kept
+	t := 0
+	for epoch := 1; epoch <= s.epochs; epoch++ {
+		shuffle(perm, rng)
+		sum := 0.0
+		k := 0
+		for lo := 0; lo < n; lo += s.batch {
+			k++
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			eps, noisy := s.sched.at(t)
+			t++
+			u, ok := st.step(perm[lo:min(lo+s.batch, n)], eps, noisy)
+			if !ok {
+				return nil, nil, st.divergence(s.method, u, c, epoch, k)
+			}
+			sum += u
+		}
+		if len(kept) > 0 && kept[0] == epoch {
+			v := store[len(samples)*d : (len(samples)+1)*d : (len(samples)+1)*d]
+			copy(v, st.theta)
+			samples = append(samples, v)
+			kept = kept[1:]
+		}
+		prog.report(c, sum/float64(k))
+	}
+	return store, samples, nil
+}
+
+// noiseBlock is the number of normal draws generated at a time: enough to
+// amortise the generator's call, few enough to stay in L1 with θ and ∇Ũ.
+const noiseBlock = 256
+
+// chainState is the preallocated workspace of one chain; a step allocates
+// nothing.
+type chainState struct {
+	p       *Problem
+	n       float64 // N
+	temp    float64
+	theta   []float64
+	grad    []float64
+	v       []float64 // pSGLD's V; nil for SGLD
+	alpha   float64
+	lambda  float64
+	started bool // V holds a first estimate
+	noise   *normals
+	buf     [noiseBlock]float64
+}
+
+func newChainState(p *Problem, s *chainSpec, rng *rand.Rand) *chainState {
+	st := &chainState{p: p, n: float64(p.N), temp: s.temperature,
+		theta: make([]float64, p.Dim), grad: make([]float64, p.Dim),
+		noise: newNormals(rng)}
+	if s.precond {
+		st.v = make([]float64, p.Dim)
+		st.alpha, st.lambda = s.alpha, s.lambda
+	}
+	return st
+}
+
+// step takes one SGLD (or pSGLD) step of size eps on the rows idx, with
+// noise when noisy, and returns Ũ/N at the current θ. It reports false
+// when Ũ is not finite (θ is then untouched) or when the gradient or the
+// new θ has a non-finite coordinate (θ is then spoilt); the check rides
+// along the update loop.
+func (st *chainState) step(idx []int, eps float64, noisy bool) (float64, bool) {
+	p, g, th := st.p, st.grad, st.theta
+	b := float64(len(idx))
+	scale := st.n / b
+	nll := p.NegLogLik(g, th, idx)
+	switch {
+	case st.v != nil:
+		st.accumulate(g, 1/b, scale)
+	case scale != 1:
+		for i := range g {
+			g[i] *= scale
+		}
+	}
+	u := scale * nll
+	if p.NegLogPrior != nil {
+		u += p.NegLogPrior(g, th)
+	}
+	if !isFinite(u) {
+		return u, false
+	}
+	sd := 0.0
+	if noisy {
+		sd = math.Sqrt(eps * st.temp)
+	}
+	var z float64
+	if st.v == nil {
+		z = st.update(eps/2, sd)
+	} else {
+		z = st.updatePrecond(eps/2, sd)
+	}
+	return u / st.n, z == 0
+}
+
+// accumulate folds the mean gradient ḡ = c·g into V and scales g by s.
+func (st *chainState) accumulate(g []float64, c, s float64) {
+	v := st.v[:len(g)]
+	if !st.started {
+		for i, gi := range g {
+			m := c * gi
+			v[i] = m * m
+			g[i] = s * gi
+		}
+		st.started = true
+		return
+	}
+	a, a1 := st.alpha, 1-st.alpha
+	for i, gi := range g {
+		m := c * gi
+		v[i] = a*v[i] + a1*m*m
+		g[i] = s * gi
+	}
+}
+
+// update does θ ← θ − h·g + sd·ξ with ξ ~ N(0, I) and returns Σ θ_i·0,
+// which is 0 unless a coordinate is not finite.
+func (st *chainState) update(h, sd float64) float64 {
+	th, g := st.theta, st.grad[:len(st.theta)]
+	z := 0.0
+	if sd == 0 {
+		for i, gi := range g {
+			x := th[i] - h*gi
+			th[i] = x
+			z += x * 0
+		}
+		return z
+	}
+	for lo := 0; lo < len(th); lo += noiseBlock {
+		tb := th[lo:min(lo+noiseBlock, len(th))]
+		gb := g[lo : lo+len(tb)]
+		xi := st.buf[:len(tb)]
+		st.noise.fill(xi)
+		for i, e := range xi {
+			x := tb[i] - h*gb[i] + sd*e
+			tb[i] = x
+			z += x * 0
+		}
+	}
+	return z
+}
+
+// updatePrecond does θ ← θ − h·G⊙g + sd·√G⊙ξ with G = 1/(λ + √V).
+func (st *chainState) updatePrecond(h, sd float64) float64 {
+	th, g, v := st.theta, st.grad[:len(st.theta)], st.v[:len(st.theta)]
+	lam := st.lambda
+	z := 0.0
+	for lo := 0; lo < len(th); lo += noiseBlock {
+		tb := th[lo:min(lo+noiseBlock, len(th))]
+		gb := g[lo : lo+len(tb)]
+		vb := v[lo : lo+len(tb)]
+		xi := st.buf[:len(tb)]
+		if sd != 0 {
+			st.noise.fill(xi)
+		} else {
+			clear(xi)
+		}
+		for i, e := range xi {
+			gi := 1 / (lam + math.Sqrt(vb[i]))
+			x := tb[i] - h*gi*gb[i] + sd*math.Sqrt(gi)*e
+			tb[i] = x
+			z += x * 0
+		}
+	}
+	return z
+}
+
+// divergence builds the error for a failed step with objective u.
+func (st *chainState) divergence(method string, u float64, chain, epoch, step int) error {
+	e := &DivergenceError{Method: method, Chain: chain + 1, Epoch: epoch, Step: step, Value: u}
+	switch {
+	case !isFinite(u):
+	case firstNonFinite(st.grad) != 0:
+		e.Grad, e.Value = true, firstNonFinite(st.grad)
+	default:
+		e.Param, e.Value = true, firstNonFinite(st.theta)
+	}
+	return e
+}
+
+// chainProgress turns the chains' epochs into one stream of Progress for
+// the Observer, which is called from one goroutine at a time. Epoch counts
+// chain-epochs divided by the number of chains, so it rises steadily from
+// 1 to Epochs whether the chains run together or one after another.
+type chainProgress struct {
+	obs      Observer
+	method   string
+	epochs   int
+	mu       sync.Mutex
+	done     int
+	reported int
+	loss     []float64 // the latest epoch's loss of each chain; NaN before
+	start    time.Time
+}
+
+func newChainProgress(obs Observer, s *chainSpec) *chainProgress {
+	cp := &chainProgress{obs: obs, method: s.method, epochs: s.epochs, start: time.Now()}
+	if obs != nil {
+		cp.loss = make([]float64, s.chains)
+		for i := range cp.loss {
+			cp.loss[i] = math.NaN()
+		}
+	}
+	return cp
+}
+
+func (cp *chainProgress) report(chain int, loss float64) {
+	if cp.obs == nil {
+		return
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	cp.done++
+	cp.loss[chain] = loss
+	e := cp.done / len(cp.loss)
+	if e <= cp.reported {
+		return
+	}
+	cp.reported = e
+	sum, k := 0.0, 0
+	for _, l := range cp.loss {
+		if !math.IsNaN(l) {
+			sum += l
+			k++
+		}
+	}
+	cp.obs(Progress{Method: cp.method, Epoch: e, Epochs: cp.epochs, Loss: sum / float64(k), Elapsed: time.Since(cp.start)})
+}

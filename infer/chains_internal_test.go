@@ -1,0 +1,306 @@
+package infer
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// ALGORITHMS.md §8 sanity test (iii): the cyclical schedule peaks at the
+// learning rate at every cycle start and falls to ≈ 0 at every cycle end;
+// noise is on exactly in the last 1−β of each cycle (and at its last
+// step), and the epochs that end there are the sampling epochs.
+func TestCosineSchedule(t *testing.T) {
+	for _, c := range []struct{ epochs, cycles, spe int }{
+		{200, 4, 10}, {10, 4, 60}, {7, 7, 100}, {1000, 3, 1}, {50, 1, 40},
+	} {
+		const lr, beta = 0.3, 0.9
+		s := newCosineSchedule(lr, beta, c.cycles, c.epochs, c.spe)
+		total := c.epochs * c.spe
+		k := -1
+		var prev float64
+		for step := range total {
+			kk := s.cycleOf(step / c.spe)
+			if want := (step / c.spe) * c.cycles / c.epochs; kk < 0 || kk >= c.cycles ||
+				!(s.startEpoch(kk) <= step/c.spe && step/c.spe < s.startEpoch(kk+1)) {
+				t.Fatalf("%+v: step %d in cycle %d (%d)", c, step, kk, want)
+			}
+			eps, noisy := s.at(step)
+			start := s.startEpoch(kk) * c.spe
+			length := s.cycleSteps(kk)
+			r := float64(step-start) / float64(length)
+			switch {
+			case kk != k: // a cycle starts
+				if eps != lr || noisy {
+					t.Fatalf("%+v: cycle %d starts at step %d with ε = %v (noisy %v), want %v", c, kk, step, eps, noisy, lr)
+				}
+				k = kk
+			case !(eps < prev):
+				t.Fatalf("%+v: ε does not fall at step %d: %v after %v", c, step, eps, prev)
+			}
+			if noisy != (r >= beta || step == start+length-1) {
+				t.Fatalf("%+v: step %d at r = %v noisy = %v", c, step, r, noisy)
+			}
+			if step == start+length-1 { // the cycle's last step
+				end := lr * math.Pow(math.Pi/float64(length), 2) / 4
+				if math.Abs(eps-end) > 1e-3*end || eps > 1e-3*lr && length >= 50 {
+					t.Fatalf("%+v: cycle %d ends with ε = %v, want ≈ %v", c, kk, eps, end)
+				}
+			}
+			prev = eps
+		}
+		if k != c.cycles-1 {
+			t.Errorf("%+v: %d cycles", c, k+1)
+		}
+		for kk := range c.cycles {
+			lo, hi := s.samplingEpochs(kk)
+			for e := s.startEpoch(kk) + 1; e <= s.startEpoch(kk+1); e++ {
+				_, noisy := s.at(e*c.spe - 1)
+				if in := e >= lo && e <= hi; in != noisy {
+					t.Errorf("%+v: epoch %d of cycle %d: sampling %v, last step noisy %v", c, e, kk, in, noisy)
+				}
+			}
+		}
+	}
+}
+
+func TestDecaySchedule(t *testing.T) {
+	s := &chainSpec{epochs: 100, stepsPerEpoch: 10}
+	d := newDecaySchedule(0.1, 0.55, 0, s)
+	if eps, noisy := d.at(0); eps != 0.1 || !noisy {
+		t.Errorf("first step %v %v", eps, noisy)
+	}
+	if eps, _ := d.at(1000); math.Abs(eps-0.1*math.Pow(3, -0.55)) > 1e-15 {
+		t.Errorf("last step %v, want 0.1·3^-0.55", eps)
+	}
+	// Welling & Teh's a(b+t)^-γ with a = lr·b^γ.
+	d = newDecaySchedule(0.01, 0.7, 40, s)
+	for _, step := range []int{0, 1, 17, 5000} {
+		want := 0.01 * math.Pow(40, 0.7) * math.Pow(40+float64(step), -0.7)
+		if eps, _ := d.at(step); math.Abs(eps-want) > 1e-15 {
+			t.Errorf("step %d: %v, want %v", step, eps, want)
+		}
+	}
+	if eps, _ := newDecaySchedule(0.2, 0, 0, s).at(777); eps != 0.2 {
+		t.Errorf("constant schedule gives %v", eps)
+	}
+}
+
+// The stored epochs never exceed the bound, are evenly spaced with a
+// multiple of thin, and always include the end of each group.
+func TestSelectEpochs(t *testing.T) {
+	for _, c := range []struct {
+		groups     [][2]int
+		thin, max  int
+		want       []int
+		wantStride int
+	}{
+		{[][2]int{{6, 10}}, 1, 50, []int{6, 7, 8, 9, 10}, 1},
+		{[][2]int{{6, 10}}, 2, 50, []int{6, 8, 10}, 2},
+		{[][2]int{{101, 1000}}, 1, 7, nil, 129},  // ⌈900/7⌉
+		{[][2]int{{101, 1000}}, 50, 7, nil, 150}, // a multiple of thin
+		{[][2]int{{1, 1}}, 3, 1, []int{1}, 0},
+		{[][2]int{{9, 10}, {19, 20}, {29, 30}}, 1, 6, []int{9, 10, 19, 20, 29, 30}, 1},
+		{[][2]int{{9, 10}, {19, 20}, {29, 30}}, 1, 5, []int{10, 20, 30}, 2},
+		{[][2]int{{9, 10}, {19, 20}, {29, 30}}, 1, 2, []int{20, 30}, 2}, // more cycles than the bound
+	} {
+		s := &chainSpec{groups: c.groups, thin: c.thin, maxSamples: c.max}
+		s.selectEpochs()
+		if len(s.kept) > c.max || len(s.kept) == 0 {
+			t.Errorf("%+v: %d kept", c, len(s.kept))
+		}
+		if c.want != nil && !reflect.DeepEqual(s.kept, c.want) {
+			t.Errorf("%+v: kept %v", c, s.kept)
+		}
+		last := c.groups[len(c.groups)-1][1]
+		if s.kept[len(s.kept)-1] != last {
+			t.Errorf("%+v: the last epoch %d is not kept: %v", c, last, s.kept)
+		}
+		if c.wantStride > 0 && len(c.groups) == 1 {
+			for i := 1; i < len(s.kept); i++ {
+				if d := s.kept[i] - s.kept[i-1]; d != c.wantStride {
+					t.Errorf("%+v: stride %d, want %d", c, d, c.wantStride)
+				}
+			}
+			if len(s.kept) < c.max && s.kept[0]-c.wantStride >= c.groups[0][0] {
+				t.Errorf("%+v: room for another sample before %d", c, s.kept[0])
+			}
+		}
+	}
+}
+
+// A step of SGLD or pSGLD, with or without noise, allocates nothing.
+func TestChainStepsAllocateNothing(t *testing.T) {
+	p := quadratic(40, 300)
+	idx := []int{3, 1, 4, 15, 9, 26, 5, 35}
+	for _, precond := range []bool{false, true} {
+		s := &chainSpec{temperature: 1, precond: precond, alpha: 0.99, lambda: 1e-5}
+		st := newChainState(p, s, rand.New(rand.NewPCG(1, 2)))
+		st.step(idx, 1e-3, true)
+		if a := testing.AllocsPerRun(200, func() { st.step(idx, 1e-3, true) }); a != 0 {
+			t.Errorf("precond=%v: %v allocations per step", precond, a)
+		}
+		if a := testing.AllocsPerRun(200, func() { st.step(idx, 1e-3, false) }); a != 0 {
+			t.Errorf("precond=%v, no noise: %v allocations per step", precond, a)
+		}
+	}
+}
+
+// A step's noise follows N(0, ε·T): from θ = 0 with a zero gradient, one
+// step gives draws of variance ε·T.
+func TestChainStepNoise(t *testing.T) {
+	const d = 20000
+	free := &Problem{Dim: d, N: 10, NegLogLik: func(grad, theta []float64, idx []int) float64 { clear(grad); return 0 }}
+	for _, temp := range []float64{1, 0.25} {
+		s := &chainSpec{temperature: temp}
+		st := newChainState(free, s, rand.New(rand.NewPCG(1, 2)))
+		if _, ok := st.step([]int{0}, 0.04, true); !ok {
+			t.Fatal("step failed")
+		}
+		_, v := meanVar(st.theta)
+		if want := 0.04 * temp; math.Abs(v/want-1) > 4*math.Sqrt(2.0/d) {
+			t.Errorf("T = %v: noise variance %v, want %v", temp, v, want)
+		}
+	}
+}
+
+// pSGLD's update by hand: V starts at ḡ² (not 0) and then averages, and
+// θ moves by (ε/2)·G⊙∇Ũ with G = 1/(λ + √V); without noise the steps are
+// exact.
+func TestPSGLDUpdate(t *testing.T) {
+	p := quadratic(4, 3) // ∇NLL_i = θ − c_i, prior N(0, I)
+	s := &chainSpec{temperature: 1, precond: true, alpha: 0.9, lambda: 1e-5}
+	st := newChainState(p, s, rand.New(rand.NewPCG(1, 2)))
+	copy(st.theta, []float64{0.5, -1, 2})
+	idx := []int{2, 0}
+	v := make([]float64, 3)
+	for k := range 3 {
+		theta := slices.Clone(st.theta)
+		g := make([]float64, 3)
+		p.NegLogLik(g, theta, idx)
+		want := slices.Clone(theta)
+		for j := range g {
+			gbar := g[j] / 2
+			if k == 0 {
+				v[j] = gbar * gbar
+			} else {
+				v[j] = 0.9*v[j] + 0.1*gbar*gbar
+			}
+			gu := g[j]*4/2 + theta[j] // (N/B)∇NLL + ∇(−log prior)
+			want[j] -= 0.01 / 2 * gu / (1e-5 + math.Sqrt(v[j]))
+		}
+		if _, ok := st.step(idx, 0.01, false); !ok {
+			t.Fatal("step failed")
+		}
+		for j := range want {
+			if math.Abs(st.theta[j]-want[j]) > 1e-15 || math.Abs(st.v[j]-v[j]) > 1e-15 {
+				t.Fatalf("step %d: θ %v V %v, want %v and %v", k, st.theta, st.v, want, v)
+			}
+		}
+	}
+}
+
+// mlpProblem is a fake problem of the MLP 784-256-256-10 of
+// DEPENDENCIES.md (269 322 parameters) whose gradient does the real
+// model's matrix products on a batch of 128 (3 forward, 5 backward; the
+// elementwise work, a small part, is left out), so that the cost of the
+// noise can be set against the cost of a gradient.
+func mlpProblem() *Problem {
+	sizes := []int{784, 256, 256, 10}
+	const batch = 128
+	d := 0
+	for i := range 3 {
+		d += sizes[i]*sizes[i+1] + sizes[i+1]
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float64, batch*784)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	act := [][]float64{x, make([]float64, batch*256), make([]float64, batch*256), make([]float64, batch*10)}
+	dact := [][]float64{nil, make([]float64, batch*256), make([]float64, batch*256), make([]float64, batch*10)}
+	gen := func(rows, cols int, data []float64) blas64.General {
+		return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
+	}
+	return &Problem{Dim: d, N: 60000, NegLogLik: func(grad, theta []float64, idx []int) float64 {
+		off := 0
+		for i := range 3 {
+			in, out := sizes[i], sizes[i+1]
+			w := gen(in, out, theta[off:off+in*out])
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, gen(batch, in, act[i]), w, 0, gen(batch, out, act[i+1]))
+			off += in*out + out
+		}
+		copy(dact[3], act[3])
+		for i := 2; i >= 0; i-- {
+			in, out := sizes[i], sizes[i+1]
+			off -= in*out + out
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, gen(batch, in, act[i]), gen(batch, out, dact[i+1]), 0, gen(in, out, grad[off:off+in*out]))
+			if i > 0 {
+				blas64.Gemm(blas.NoTrans, blas.Trans, 1, gen(batch, out, dact[i+1]), gen(in, out, theta[off:off+in*out]), 0, gen(batch, in, dact[i]))
+			}
+		}
+		return 0
+	}}
+}
+
+// BenchmarkSamplerStep sets the sampler's own work per step (update and
+// noise over 269 322 parameters) against a gradient of the same model
+// (gonum's pure-Go gemm; OpenBLAS is about 6x faster) and against the
+// same update with math/rand/v2's NormFloat64 noise. ns/param is per
+// parameter per step.
+func BenchmarkSamplerStep(b *testing.B) {
+	p := mlpProblem()
+	d := p.Dim
+	theta := make([]float64, d)
+	for i := range theta {
+		theta[i] = 0.01 * float64(i%7-3)
+	}
+	idx := make([]int, 128)
+	report := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(d), "ns/param")
+	}
+	b.Run("gradient", func(b *testing.B) {
+		g := make([]float64, d)
+		for b.Loop() {
+			p.NegLogLik(g, theta, idx)
+		}
+		report(b)
+	})
+	free := &Problem{Dim: d, N: 60000, NegLogLik: func(grad, theta []float64, idx []int) float64 { return 0 }}
+	for _, c := range []struct {
+		name    string
+		precond bool
+		noisy   bool
+	}{{"sgld", false, true}, {"sgld/no-noise", false, false}, {"psgld", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			st := newChainState(free, &chainSpec{temperature: 1, precond: c.precond, alpha: 0.99, lambda: 1e-5}, rand.New(rand.NewPCG(1, 2)))
+			copy(st.theta, theta)
+			for b.Loop() {
+				st.step(idx, 1e-7, c.noisy)
+			}
+			report(b)
+		})
+	}
+	b.Run("sgld/NormFloat64", func(b *testing.B) {
+		r := rand.New(rand.NewPCG(1, 2))
+		th, g := slices.Clone(theta), make([]float64, d)
+		for b.Loop() {
+			for i := range th {
+				th[i] += -1e-7*g[i] + 3e-4*r.NormFloat64()
+			}
+		}
+		report(b)
+	})
+	b.Run("map/adam", func(b *testing.B) {
+		st := &mapState{p: free, theta: slices.Clone(theta), grad: make([]float64, d), opt: newAdam(d, 1e-3)}
+		for b.Loop() {
+			st.step(idx)
+		}
+		report(b)
+	})
+}

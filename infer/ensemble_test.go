@@ -1,0 +1,322 @@
+package infer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bayesl/bayesl/infer"
+	"github.com/bayesl/bayesl/infer/infertest"
+)
+
+func fitEnsemble(t *testing.T, e infer.Ensemble, p *infer.Problem, seed uint64) *infer.Points {
+	t.Helper()
+	post, err := e.Fit(context.Background(), p, rng(seed), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return post.(*infer.Points)
+}
+
+// Members are the same bit for bit however they are scheduled: one worker
+// per core on forked problems, or one after the other without Fork.
+func TestEnsembleDeterminism(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	e := infer.Ensemble{Members: 5, Method: &infer.MAP{Epochs: 20, Batch: 16}}
+	p, _, _ := linreg3(64, 1)
+	concurrent := fitEnsemble(t, e, p, 3)
+	p.Fork = nil
+	sequential := fitEnsemble(t, e, p, 3)
+	runtime.GOMAXPROCS(1)
+	p, _, _ = linreg3(64, 1)
+	single := fitEnsemble(t, e, p, 3)
+	for i := range 5 {
+		sameBits(t, fmt.Sprintf("member %d, sequential", i), sequential.Thetas[i], concurrent.Thetas[i])
+		sameBits(t, fmt.Sprintf("member %d, one core", i), single.Thetas[i], concurrent.Thetas[i])
+	}
+	// Member i's seed depends on i only, not on the number of members.
+	e.Members = 2
+	two := fitEnsemble(t, e, p, 3)
+	for i := range 2 {
+		sameBits(t, fmt.Sprintf("member %d of 2", i), two.Thetas[i], concurrent.Thetas[i])
+	}
+}
+
+// Every member gets its own initialisation and data order.
+func TestEnsembleMembersDiffer(t *testing.T) {
+	p, _, _ := linreg3(64, 1)
+	var mu sync.Mutex
+	var inits [][]float64
+	var record func(p *infer.Problem) *infer.Problem
+	record = func(p *infer.Problem) *infer.Problem {
+		q := *p
+		q.Init = func(theta []float64, r *rand.Rand) {
+			p.Init(theta, r)
+			mu.Lock()
+			inits = append(inits, append([]float64(nil), theta...))
+			mu.Unlock()
+		}
+		q.Fork = func() *infer.Problem { return record(p.Fork()) }
+		return &q
+	}
+	post := fitEnsemble(t, infer.Ensemble{Members: 4, Method: &infer.MAP{Epochs: 2, Batch: 8}}, record(p), 1)
+	if len(inits) != 4 {
+		t.Fatalf("%d initialisations, want 4", len(inits))
+	}
+	for i := range 4 {
+		for j := range i {
+			if reflect.DeepEqual(inits[i], inits[j]) {
+				t.Errorf("initialisations %d and %d are equal", i, j)
+			}
+			if reflect.DeepEqual(post.Thetas[i], post.Thetas[j]) {
+				t.Errorf("members %d and %d are equal", i, j)
+			}
+		}
+	}
+	if post.Dim() != 3 || post.StoredNumbers() != 12 || len(post.Draw(100, rng(1))) != 4 || post.Method() != "ensemble" {
+		t.Errorf("Dim %d, StoredNumbers %d, Method %s", post.Dim(), post.StoredNumbers(), post.Method())
+	}
+}
+
+// An ensemble of MAP fits of a convex problem is the mode, repeated: the
+// means match the exact posterior (to Run's default 1e-2), and there is no
+// posterior variance to check.
+func TestEnsembleConformance(t *testing.T) {
+	infertest.Run(t, &infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 1000}}, infertest.Want{})
+}
+
+func TestEnsembleSettings(t *testing.T) {
+	reg := infer.Builtins()
+	m, err := reg.New("ensemble", []infer.Arg{num("members", 3), {Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50), str("optimizer", "sgd")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 50, Optimizer: "sgd"}}); !reflect.DeepEqual(m, want) {
+		t.Errorf("got %+v, want %+v", m, want)
+	}
+	// method: map, a bare name, is map with its defaults.
+	m, err = reg.New("ensemble", []infer.Arg{str("method", "map")})
+	if err != nil || !reflect.DeepEqual(m, &infer.Ensemble{Method: &infer.MAP{}}) {
+		t.Errorf("method: map gives %+v, %v", m, err)
+	}
+	for _, tc := range []struct {
+		args  []infer.Arg
+		index int
+		msg   string
+	}{
+		{[]infer.Arg{num("members", 0)}, 0, `members must be positive, got 0`},
+		{[]infer.Arg{str("method", "map"), num("members", -2)}, 1, `members must be positive, got -2`},
+		{[]infer.Arg{num("members", 2.5)}, 0, `members must be a whole number, got 2.5`},
+		{[]infer.Arg{num("member", 2)}, 0, `unknown setting "member" for ensemble; did you mean members? (known: members, method)`},
+		{[]infer.Arg{num("members", 2), {Name: "method", Call: &infer.Call{Name: "mapp"}}}, 1, `unknown method "mapp" for ensemble; did you mean map? (point methods: map)`},
+		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 0)}}}}, 0, `method map: epochs must be positive, got 0`},
+		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "vi"}}}, 0, `ensemble needs a method that learns one parameter vector (map); vi learns a distribution`},
+		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "ensemble"}}}, 0, `ensemble needs a method that learns one parameter vector (map); ensemble learns a distribution`},
+	} {
+		_, err := reg.New("ensemble", tc.args)
+		var se *infer.SettingError
+		if !errors.As(err, &se) || se.Index != tc.index || se.Msg != tc.msg {
+			t.Errorf("%v: got %v, want %q at %d", tc.args, err, tc.msg, tc.index)
+		}
+	}
+	// A method added to the registry can be nested.
+	reg["adam"] = func(args []infer.Arg) (infer.Method, error) { return &infer.MAP{Epochs: 1}, nil }
+	if m, err := reg.New("ensemble", []infer.Arg{str("method", "adam")}); err != nil || m.(*infer.Ensemble).Method.(*infer.MAP).Epochs != 1 {
+		t.Errorf("nested user method: %+v, %v", m, err)
+	}
+	p, _, _ := infertest.Sanity1D()
+	if _, err := (infer.Ensemble{Members: -1}).Fit(context.Background(), p, rng(1), nil); err == nil {
+		t.Error("negative members: no error")
+	}
+}
+
+// initNaN makes the initial point NaN for the members whose first draw is
+// one of the given values, and records every member's first draw.
+func initNaN(p *infer.Problem, bad ...float64) *infer.Problem {
+	q := *p
+	q.Init = func(theta []float64, r *rand.Rand) {
+		v := r.Float64()
+		p.Init(theta, r)
+		for _, b := range bad {
+			if v == b {
+				theta[0] = math.NaN()
+			}
+		}
+	}
+	if p.Fork != nil {
+		q.Fork = func() *infer.Problem { return initNaN(p.Fork(), bad...) }
+	}
+	return &q
+}
+
+// firstDraw is the first Float64 of member i of an ensemble fitted with
+// rng(seed): the members' sources are seeded with pairs drawn up front.
+func firstDraw(seed uint64, i int) float64 {
+	r := rng(seed)
+	var s [2]uint64
+	for range i + 1 {
+		s = [2]uint64{r.Uint64(), r.Uint64()}
+	}
+	return rand.New(rand.NewPCG(s[0], s[1])).Float64()
+}
+
+// A diverging member fails the fit with its index: the lowest failing
+// index, whatever the schedule, as a sequential run would report.
+func TestEnsembleDivergence(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	e := infer.Ensemble{Members: 5, Method: &infer.MAP{Epochs: 30, Batch: 8}}
+	for _, tc := range []struct {
+		bad  []int
+		want int
+	}{{[]int{2}, 2}, {[]int{3, 1}, 1}, {[]int{4}, 4}} {
+		var draws []float64
+		for _, i := range tc.bad {
+			draws = append(draws, firstDraw(9, i))
+		}
+		for _, fork := range []bool{true, false} {
+			p, _, _ := linreg3(64, 1)
+			if !fork {
+				p.Fork = nil
+			}
+			_, err := e.Fit(context.Background(), initNaN(p, draws...), rng(9), nil)
+			var me *infer.MemberError
+			var div *infer.DivergenceError
+			if !errors.As(err, &me) || me.Index != tc.want || !errors.As(err, &div) {
+				t.Errorf("members %v diverge (fork %v): %v", tc.bad, fork, err)
+				continue
+			}
+			if want := fmt.Sprintf("ensemble member %d of 5: map: ", tc.want+1); !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("message %q, want prefix %q", err, want)
+			}
+		}
+	}
+}
+
+func TestEnsembleProgressAndCancel(t *testing.T) {
+	p, _, _ := linreg3(64, 1)
+	var seen []infer.Progress
+	var mu sync.Mutex
+	e := infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 4}}
+	if _, err := e.Fit(context.Background(), p, rng(1), func(pr infer.Progress) {
+		mu.Lock()
+		seen = append(seen, pr)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 12 {
+		t.Fatalf("%d reports, want 12", len(seen))
+	}
+	for k, pr := range seen {
+		if pr.Epoch != k+1 || pr.Epochs != 12 || pr.Method != "ensemble" {
+			t.Errorf("report %d: %+v", k, pr)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Fit(ctx, p, rng(1), nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestEnsembleSaveLoad(t *testing.T) {
+	p, _, _ := linreg3(64, 1)
+	post := fitEnsemble(t, infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 3}}, p, 2)
+	var buf bytes.Buffer
+	if err := infer.Encode(&buf, post, []byte("meta")); err != nil {
+		t.Fatal(err)
+	}
+	back, meta, err := infer.Decode(&buf)
+	if err != nil || string(meta) != "meta" {
+		t.Fatal(err)
+	}
+	got := back.(*infer.Points)
+	if got.Method() != "ensemble" || len(got.Thetas) != 3 {
+		t.Fatalf("loaded %s with %d members", got.Method(), len(got.Thetas))
+	}
+	for i := range got.Thetas {
+		sameBits(t, fmt.Sprintf("member %d", i), got.Thetas[i], post.Thetas[i])
+	}
+	for _, vecs := range [][][]float64{{}, {{1, 2}, {3}}} {
+		var buf bytes.Buffer
+		if err := infer.Encode(&buf, rawPosterior{"ensemble", vecs}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := infer.Decode(&buf); !errors.Is(err, infer.ErrCorrupt) {
+			t.Errorf("%v: %v", vecs, err)
+		}
+	}
+}
+
+func TestEnsembleCapEpochs(t *testing.T) {
+	got := infer.CapEpochs(&infer.Ensemble{Members: 2}, 7)
+	want := &infer.Ensemble{Members: 2, Method: &infer.MAP{Epochs: 7, Optimizer: "adam", LR: 0.01, Batch: 128, Momentum: 0.9}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	m, _ := infer.Builtins().New("ensemble", []infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50)}}}})
+	if got := infer.CapEpochs(m, 7).(*infer.Ensemble).Method.(*infer.MAP).Epochs; got != 7 {
+		t.Errorf("nested method capped to %d epochs, want 7", got)
+	}
+	if got := infer.CapEpochs(m, 70).(*infer.Ensemble).Method.(*infer.MAP).Epochs; got != 50 {
+		t.Errorf("cap above the nested epochs gives %d, want 50", got)
+	}
+}
+
+// Three MAP members of the conjugate problem of ALGORITHMS.md §3 find its
+// one mode, 50/57; on a network's non-convex loss they would not.
+func ExampleEnsemble() {
+	p, exact, _ := infertest.Sanity1D()
+	e := infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 1000}}
+	post, err := e.Fit(context.Background(), p, rand.New(rand.NewPCG(1, 2)), nil)
+	if err != nil {
+		panic(err)
+	}
+	for i, th := range post.Draw(100, nil) {
+		fmt.Printf("member %d: %.3f\n", i, th[0])
+	}
+	fmt.Printf("exact:    %.3f\n", exact[0])
+	// Output:
+	// member 0: 0.877
+	// member 1: 0.877
+	// member 2: 0.877
+	// exact:    0.877
+}
+
+// ParseSettings stores a nested method into a *Call field: a call as it is,
+// a bare name as a call without settings.
+func TestParseSettingsCall(t *testing.T) {
+	var s struct {
+		N int         `bl:"n"`
+		M *infer.Call `bl:"method"`
+	}
+	call := &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 3)}}
+	if err := infer.ParseSettings(&s, []infer.Arg{{Name: "method", Call: call}}); err != nil || !reflect.DeepEqual(s.M, call) || s.M == call {
+		t.Errorf("call: %+v, %v", s.M, err)
+	}
+	if err := infer.ParseSettings(&s, []infer.Arg{str("method", "vi")}); err != nil || !reflect.DeepEqual(s.M, &infer.Call{Name: "vi"}) {
+		t.Errorf("bare name: %+v, %v", s.M, err)
+	}
+	err := infer.ParseSettings(&s, []infer.Arg{num("method", 1)})
+	var se *infer.SettingError
+	if !errors.As(err, &se) || se.Index != 0 {
+		t.Errorf("number: %v", err)
+	}
+	if err := infer.ParseSettings(&s, []infer.Arg{{Name: "n", Call: call}}); !errors.As(err, &se) {
+		t.Errorf("call for a number: %v", err)
+	}
+	var bad struct {
+		P *int `bl:"p"`
+	}
+	if err := infer.ParseSettings(&bad, nil); err == nil {
+		t.Error("a *int setting is accepted")
+	}
+}

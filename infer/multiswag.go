@@ -1,0 +1,295 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MultiSWAG is an ensemble of independent SWAG fits (Wilson & Izmailov
+// 2020): each member starts from its own p.Init draw and sees its own
+// minibatch order, so the members usually settle around different modes,
+// and the posterior is their equal-weight mixture, a *MultiSWAGPosterior.
+// A single SWAG Gaussian describes one basin; the mixture covers several,
+// which is where most of the gain in calibration comes from.
+//
+// The settings are SWAG's, with the same names and defaults, plus Members.
+// The zero value is ready to use. Member i draws from a PCG source seeded
+// from two numbers taken from the fit's rng and from i, so a member's
+// result depends only on the seed and its index. Members run concurrently,
+// one per available core (GOMAXPROCS), each on its own p.Fork(); without
+// Fork they run one after the other on p. Either way the posterior is the
+// same, bit for bit.
+type MultiSWAG struct {
+	Members int `bl:"members,pos"` // independent SWAG fits; default 3
+
+	// The settings of every member; see SWAG.
+	Epochs       int     `bl:"epochs,pos"`
+	LR           float64 `bl:"lr,pos"`
+	SWALR        float64 `bl:"swa_lr,pos"`
+	SWAStart     int     `bl:"swa_start,nonneg,zero=-1"`
+	CollectEvery int     `bl:"collect_every,pos"`
+	Rank         int     `bl:"rank,pos"`
+	Scale        float64 `bl:"scale,nonneg,zero=-1"`
+	Diagonal     int     `bl:"diagonal"`
+	Batch        int     `bl:"batch,pos"`
+	Optimizer    string  `bl:"optimizer,oneof=sgd|adam"`
+	Momentum     float64 `bl:"momentum,unit,zero=-1"`
+}
+
+var (
+	_ Method      = (*MultiSWAG)(nil)
+	_ EpochCapper = (*MultiSWAG)(nil)
+)
+
+// Name returns "multiswag".
+func (MultiSWAG) Name() string { return "multiswag" }
+
+// Member returns the settings every member runs with.
+func (m MultiSWAG) Member() SWAG {
+	return SWAG{Epochs: m.Epochs, LR: m.LR, SWALR: m.SWALR, SWAStart: m.SWAStart,
+		CollectEvery: m.CollectEvery, Rank: m.Rank, Scale: m.Scale, Diagonal: m.Diagonal,
+		Batch: m.Batch, Optimizer: m.Optimizer, Momentum: m.Momentum}
+}
+
+// withMember returns m with the member settings s.
+func (m MultiSWAG) withMember(s SWAG) MultiSWAG {
+	return MultiSWAG{Members: m.Members, Epochs: s.Epochs, LR: s.LR, SWALR: s.SWALR, SWAStart: s.SWAStart,
+		CollectEvery: s.CollectEvery, Rank: s.Rank, Scale: s.Scale, Diagonal: s.Diagonal,
+		Batch: s.Batch, Optimizer: s.Optimizer, Momentum: s.Momentum}
+}
+
+// CapEpochs returns a copy whose members run at most n epochs each (see
+// SWAG.CapEpochs).
+func (m MultiSWAG) CapEpochs(n int) Method {
+	c := m.withMember(m.Member().capped(n))
+	return &c
+}
+
+func (m MultiSWAG) members() int {
+	if m.Members == 0 {
+		return 3
+	}
+	return m.Members
+}
+
+// Fit runs the members and returns their mixture. Progress reports count
+// member epochs (Epochs is Members × the member's epochs); they come from
+// the members' goroutines but never two at a time. The first member to
+// fail stops the others; its error names the member (1-based) and wraps
+// the member's error, a *DivergenceError when it diverged.
+func (m MultiSWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
+	if err := checkSettings(m); err != nil {
+		return nil, fmt.Errorf("multiswag: %w", err)
+	}
+	sw := m.Member().withDefaults()
+	if _, msg := sw.check(); msg != "" {
+		return nil, fmt.Errorf("multiswag: %w", &SettingError{-1, msg})
+	}
+	if err := checkProblem("multiswag", p); err != nil {
+		return nil, err
+	}
+	if rng == nil {
+		return nil, fmt.Errorf("multiswag: %w", errNilRNG)
+	}
+	members := m.members()
+	seed1, seed2 := rng.Uint64(), rng.Uint64()
+
+	workers := 1
+	if p.Fork != nil {
+		workers = min(members, runtime.GOMAXPROCS(0))
+	}
+	probs := make([]*Problem, workers)
+	probs[0] = p
+	for w := 1; w < workers; w++ {
+		q := p.Fork()
+		if q == nil || q.Dim != p.Dim || q.N != p.N {
+			return nil, fmt.Errorf("multiswag: problem's Fork returned a different problem")
+		}
+		probs[w] = q
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	posts := make([]*SWAGPosterior, members)
+	errs := make([]error, members)
+	var report Observer
+	if obs != nil {
+		var mu sync.Mutex
+		done, total, start := 0, members*sw.Epochs, time.Now()
+		report = func(pr Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			obs(Progress{Method: "multiswag", Epoch: done, Epochs: total, Loss: pr.Loss, Elapsed: time.Since(start)})
+		}
+	}
+	var next atomic.Int64
+	work := func(q *Problem) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= members {
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			post, err := sw.fit(ctx, q, memberRNG(seed1, seed2, i), "swag", report)
+			if err != nil {
+				errs[i] = err
+				cancel()
+				continue
+			}
+			posts[i] = post
+		}
+	}
+	if workers == 1 {
+		work(p)
+	} else {
+		var wg sync.WaitGroup
+		for _, q := range probs {
+			wg.Go(func() { work(q) })
+		}
+		wg.Wait()
+	}
+
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	// Report the member that failed rather than those it stopped.
+	for _, stopped := range []bool{false, true} {
+		for i, err := range errs {
+			if err != nil && errors.Is(err, context.Canceled) == stopped {
+				return nil, fmt.Errorf("multiswag: member %d of %d: %w", i+1, members, err)
+			}
+		}
+	}
+	return &MultiSWAGPosterior{by: "multiswag", members: posts}, nil
+}
+
+// memberRNG returns member i's source: a PCG seeded from the fit's two
+// seeds and i through splitmix64, so neighbouring members get unrelated
+// streams.
+func memberRNG(seed1, seed2 uint64, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(splitmix64(seed1+uint64(i)), splitmix64(seed2^uint64(i))))
+}
+
+// splitmix64 is the finaliser of Steele et al.'s SplitMix64.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// MultiSWAGPosterior is the equal-weight mixture of SWAG Gaussians that
+// MultiSWAG fits.
+type MultiSWAGPosterior struct {
+	by      string
+	members []*SWAGPosterior
+}
+
+var _ Saver = (*MultiSWAGPosterior)(nil)
+
+// Method returns the backend that learned the posterior.
+func (q *MultiSWAGPosterior) Method() string { return q.by }
+
+// Dim returns the number of parameters.
+func (q *MultiSWAGPosterior) Dim() int { return q.members[0].Dim() }
+
+// Members returns the mixture's components (shared, not to be modified).
+func (q *MultiSWAGPosterior) Members() []*SWAGPosterior { return q.members }
+
+// StoredNumbers returns how many numbers define the posterior, summed over
+// the members.
+func (q *MultiSWAGPosterior) StoredNumbers() int {
+	n := 0
+	for _, m := range q.members {
+		n += m.StoredNumbers()
+	}
+	return n
+}
+
+// Draw returns s draws spread over the members round-robin: draw i comes
+// from member i mod M, so every member contributes ⌊s/M⌋ or ⌈s/M⌉ draws,
+// an equal-weight mixture without the noise of drawing the component.
+// With scale 0 the mixture is the M SWA means, which Draw returns (shared
+// with q) whatever s is. It returns nil when s < 1.
+func (q *MultiSWAGPosterior) Draw(s int, rng *rand.Rand) [][]float64 {
+	if s < 1 {
+		return nil
+	}
+	if q.members[0].scale == 0 {
+		out := make([][]float64, len(q.members))
+		for i, m := range q.members {
+			out[i] = m.mean
+		}
+		return out
+	}
+	d := q.Dim()
+	buf := make([]float64, s*d)
+	out := make([][]float64, s)
+	for i := range out {
+		v := buf[i*d : (i+1)*d : (i+1)*d]
+		q.members[i%len(q.members)].drawInto(v, rng)
+		out[i] = v
+	}
+	return out
+}
+
+// Kind returns "multiswag", the key of its decoder.
+func (q *MultiSWAGPosterior) Kind() string { return "multiswag" }
+
+// Vectors returns the payload saved to a file: a header [M, c_1, ..., c_M]
+// with the number of vectors of each member, then the members' own
+// payloads (see SWAGPosterior.Vectors) one after the other.
+func (q *MultiSWAGPosterior) Vectors() [][]float64 {
+	h := make([]float64, 1+len(q.members))
+	h[0] = float64(len(q.members))
+	out := [][]float64{h}
+	for i, m := range q.members {
+		v := m.Vectors()
+		h[1+i] = float64(len(v))
+		out = append(out, v...)
+	}
+	return out
+}
+
+func decodeMultiSWAG(method string, vecs [][]float64) (Posterior, error) {
+	if len(vecs) < 1 || len(vecs[0]) < 2 {
+		return nil, fmt.Errorf("multiswag posterior has no members")
+	}
+	h := vecs[0]
+	m, ok := wholeNumber(h[0])
+	if !ok || m != len(h)-1 {
+		return nil, fmt.Errorf("multiswag posterior header says %g members in %d numbers", h[0], len(h))
+	}
+	rest := vecs[1:]
+	members := make([]*SWAGPosterior, m)
+	for i := range members {
+		c, ok := wholeNumber(h[1+i])
+		if !ok || c > len(rest) {
+			return nil, fmt.Errorf("multiswag member %d has %g vectors, %d left", i+1, h[1+i], len(rest))
+		}
+		sw, err := decodeSWAGVectors("swag", rest[:c])
+		if err != nil {
+			return nil, fmt.Errorf("multiswag member %d: %w", i+1, err)
+		}
+		if i > 0 && (sw.Dim() != members[0].Dim() || sw.scale != members[0].scale) {
+			return nil, fmt.Errorf("multiswag member %d differs from member 1 in its dimension or scale", i+1)
+		}
+		members[i] = sw
+		rest = rest[c:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("multiswag posterior has %d vectors after its members", len(rest))
+	}
+	return &MultiSWAGPosterior{by: method, members: members}, nil
+}
