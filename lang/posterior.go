@@ -135,8 +135,36 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if sn, ok := post.(infer.StoredNumberer); ok {
 		stored = sn.StoredNumbers()
 	}
-	x.emit(Result{Kind: "fit", Name: name, Fit: &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Stored: stored, Rows: d.Rows(), Seconds: p.FitTime.Seconds()}})
+	summary := &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Stored: stored, Rows: d.Rows(), Seconds: p.FitTime.Seconds()}
+	if err := x.diagnose(summary, post, problem, xs); err != nil {
+		return nil, x.wrap(e.Span, source.Runtime, err)
+	}
+	x.emit(Result{Kind: "fit", Name: name, Fit: summary})
 	return p, nil
+}
+
+// diagnoseRows is how many training inputs the chain diagnostics predict at.
+const diagnoseRows = 256
+
+// diagnose adds split-R̂ and ESS in function space to the summary of a
+// posterior made of several Markov chains.
+func (x *executor) diagnose(sum *FitSummary, post infer.Posterior, p *infer.Problem, xs *mat.Dense) error {
+	ch, ok := post.(infer.Chainer)
+	if !ok || len(ch.Chains()) < 2 {
+		return nil
+	}
+	rows, cols := xs.Dims()
+	n := min(rows, diagnoseRows)
+	sub := mat.NewDense(n, cols, nil)
+	for i := 0; i < n; i++ {
+		sub.SetRow(i, xs.RawRowView(i*rows/n))
+	}
+	d, err := infer.Diagnose(x.ctx, post, p, sub)
+	if err != nil {
+		return err
+	}
+	sum.Rhat, sum.ESS, sum.Warning = d.MaxRhat, d.MinESS, d.Warning
+	return nil
 }
 
 // inferArg converts a checked setting, nested methods included.

@@ -27,6 +27,12 @@ type FitSummary struct {
 	Stored  int     `json:"stored"` // numbers the posterior keeps
 	Rows    int     `json:"rows"`
 	Seconds float64 `json:"seconds"`
+	// Chains only: the largest split-R̂ and the smallest bulk ESS over the
+	// predictions at up to 256 training inputs, and a warning when the
+	// chains disagree (R̂ > 1.05).
+	Rhat    float64 `json:"rhat,omitempty"`
+	ESS     float64 `json:"ess,omitempty"`
+	Warning string  `json:"warning,omitempty"`
 }
 
 // Table is a titled table of numbers with a text first column.
@@ -48,6 +54,12 @@ func (r Result) Format(w io.Writer) {
 	case "fit":
 		f := r.Fit
 		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %d stored numbers, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Stored, f.Seconds)
+		if f.Rhat > 0 {
+			fmt.Fprintf(w, "  chains: max split-R̂ %.3f, min bulk ESS %.0f (predictions at up to %d training inputs)\n", f.Rhat, f.ESS, diagnoseRows)
+		}
+		if f.Warning != "" {
+			fmt.Fprintf(w, "  warning: %s\n", f.Warning)
+		}
 	case "save":
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
 	case "write":
