@@ -282,6 +282,19 @@ type chainState struct {
 	started bool // V holds a first estimate
 	noise   *normals
 	buf     [noiseBlock]float64
+
+	// A normal prior (PriorLoc, PriorScale) in runs of equal location and
+	// scale, and its constant Σ log(scale·√(2π)); nil when the prior is
+	// used through NegLogPrior.
+	segs       []priorSegment
+	priorConst float64
+}
+
+// priorSegment is a run of coordinates [lo, hi) with the prior
+// N(loc, 1/prec).
+type priorSegment struct {
+	lo, hi    int
+	loc, prec float64
 }
 
 func newChainState(p *Problem, s *chainSpec, rng *rand.Rand) *chainState {
@@ -292,19 +305,61 @@ func newChainState(p *Problem, s *chainSpec, rng *rand.Rand) *chainState {
 		st.v = make([]float64, p.Dim)
 		st.alpha, st.lambda = s.alpha, s.lambda
 	}
+	st.segs, st.priorConst = priorSegments(p)
 	return st
+}
+
+// priorSegments returns the runs of a normal prior, when the Problem
+// states one and it comes in few runs (a network's priors change per layer
+// or per kind of parameter, not per weight); nil otherwise.
+//
+// The update is memory-bound on a large model: every pass over θ-sized
+// arrays costs about as much as the arithmetic. With the prior in runs,
+// the prior's gradient (θ − loc)·prec, the N/B scaling, pSGLD's V and the
+// move itself are one pass after the likelihood's gradient, instead of
+// four (scale, NegLogPrior, update, and V's).
+func priorSegments(p *Problem) ([]priorSegment, float64) {
+	if p.PriorLoc == nil || len(p.PriorLoc) != p.Dim || len(p.PriorScale) != p.Dim {
+		return nil, 0
+	}
+	var segs []priorSegment
+	c := 0.0
+	for j, loc := range p.PriorLoc {
+		sc := p.PriorScale[j]
+		c += math.Log(sc)
+		if n := len(segs); n > 0 && segs[n-1].loc == loc && segs[n-1].prec == 1/(sc*sc) {
+			segs[n-1].hi = j + 1
+			continue
+		}
+		if len(segs) > p.Dim/16 {
+			return nil, 0
+		}
+		segs = append(segs, priorSegment{lo: j, hi: j + 1, loc: loc, prec: 1 / (sc * sc)})
+	}
+	return segs, c + float64(p.Dim)*0.5*math.Log(2*math.Pi)
 }
 
 // step takes one SGLD (or pSGLD) step of size eps on the rows idx, with
 // noise when noisy, and returns Ũ/N at the current θ. It reports false
-// when Ũ is not finite (θ is then untouched) or when the gradient or the
-// new θ has a non-finite coordinate (θ is then spoilt); the check rides
-// along the update loop.
+// when Ũ is not finite or when the gradient or the new θ has a non-finite
+// coordinate (θ is then spoilt); the check rides along the update loop.
 func (st *chainState) step(idx []int, eps float64, noisy bool) (float64, bool) {
 	p, g, th := st.p, st.grad, st.theta
 	b := float64(len(idx))
 	scale := st.n / b
 	nll := p.NegLogLik(g, th, idx)
+	sd := 0.0
+	if noisy {
+		sd = math.Sqrt(eps * st.temp)
+	}
+	if st.segs != nil {
+		if u := scale * nll; !isFinite(u) {
+			return u, false
+		}
+		prior, z := st.updateFused(eps/2, sd, scale, 1/b)
+		u := scale*nll + prior + st.priorConst
+		return u / st.n, z == 0 && isFinite(u)
+	}
 	switch {
 	case st.v != nil:
 		st.accumulate(g, 1/b, scale)
@@ -319,10 +374,6 @@ func (st *chainState) step(idx []int, eps float64, noisy bool) (float64, bool) {
 	}
 	if !isFinite(u) {
 		return u, false
-	}
-	sd := 0.0
-	if noisy {
-		sd = math.Sqrt(eps * st.temp)
 	}
 	var z float64
 	if st.v == nil {
@@ -403,6 +454,71 @@ func (st *chainState) updatePrecond(h, sd float64) float64 {
 		}
 	}
 	return z
+}
+
+// updateFused is the whole update in one pass for a prior in runs: with
+// the likelihood's gradient g (not yet scaled), ∇Ũ = s·g + (θ − loc)·prec;
+// pSGLD's V takes ḡ = c·g. It returns −log p(θ) at the old θ, less its
+// constant, and Σ θ_i·0 of the new θ.
+func (st *chainState) updateFused(h, sd, s, c float64) (prior, z float64) {
+	th, g := st.theta, st.grad[:len(st.theta)]
+	var v []float64
+	a, a1 := st.alpha, 1-st.alpha
+	if st.v != nil {
+		v = st.v[:len(th)]
+		if !st.started {
+			a, a1 = 0, 1 // V starts at ḡ²
+			st.started = true
+		}
+	}
+	lam := st.lambda
+	k := 0
+	for lo := 0; lo < len(th); lo += noiseBlock {
+		hi := min(lo+noiseBlock, len(th))
+		xi := st.buf[:hi-lo]
+		if sd != 0 {
+			st.noise.fill(xi)
+		} else {
+			clear(xi)
+		}
+		for i := lo; i < hi; {
+			seg := st.segs[k]
+			end := min(seg.hi, hi)
+			loc, prec := seg.loc, seg.prec
+			tb, gb, xb := th[i:end], g[i:end], xi[i-lo:end-lo]
+			gb, xb = gb[:len(tb)], xb[:len(tb)]
+			sq := 0.0
+			if v == nil {
+				for j, t := range tb {
+					e := t - loc
+					sq += e * e
+					x := t - h*(s*gb[j]+prec*e) + sd*xb[j]
+					tb[j] = x
+					z += x * 0
+				}
+			} else {
+				vb := v[i:end]
+				vb = vb[:len(tb)]
+				for j, t := range tb {
+					e := t - loc
+					sq += e * e
+					m := c * gb[j]
+					vj := a*vb[j] + a1*m*m
+					vb[j] = vj
+					gi := 1 / (lam + math.Sqrt(vj))
+					x := t - h*gi*(s*gb[j]+prec*e) + sd*math.Sqrt(gi)*xb[j]
+					tb[j] = x
+					z += x * 0
+				}
+			}
+			prior += 0.5 * prec * sq
+			i = end
+			if end == seg.hi {
+				k++
+			}
+		}
+	}
+	return prior, z
 }
 
 // divergence builds the error for a failed step with objective u.

@@ -136,17 +136,21 @@ func TestSelectEpochs(t *testing.T) {
 
 // A step of SGLD or pSGLD, with or without noise, allocates nothing.
 func TestChainStepsAllocateNothing(t *testing.T) {
-	p := quadratic(40, 300)
-	idx := []int{3, 1, 4, 15, 9, 26, 5, 35}
-	for _, precond := range []bool{false, true} {
+	fused, generic := segmentedPrior(700)
+	idx := []int{3, 1, 4, 15, 9, 26, 5, 29}
+	for _, c := range []struct {
+		p       *Problem
+		precond bool
+	}{{fused, false}, {fused, true}, {generic, false}, {generic, true}} {
+		p, precond := c.p, c.precond
 		s := &chainSpec{temperature: 1, precond: precond, alpha: 0.99, lambda: 1e-5}
 		st := newChainState(p, s, rand.New(rand.NewPCG(1, 2)))
 		st.step(idx, 1e-3, true)
 		if a := testing.AllocsPerRun(200, func() { st.step(idx, 1e-3, true) }); a != 0 {
-			t.Errorf("precond=%v: %v allocations per step", precond, a)
+			t.Errorf("precond=%v fused=%v: %v allocations per step", precond, st.segs != nil, a)
 		}
 		if a := testing.AllocsPerRun(200, func() { st.step(idx, 1e-3, false) }); a != 0 {
-			t.Errorf("precond=%v, no noise: %v allocations per step", precond, a)
+			t.Errorf("precond=%v fused=%v, no noise: %v allocations per step", precond, st.segs != nil, a)
 		}
 	}
 }
@@ -173,7 +177,15 @@ func TestChainStepNoise(t *testing.T) {
 // θ moves by (ε/2)·G⊙∇Ũ with G = 1/(λ + √V); without noise the steps are
 // exact.
 func TestPSGLDUpdate(t *testing.T) {
-	p := quadratic(4, 3) // ∇NLL_i = θ − c_i, prior N(0, I)
+	fused := quadratic(4, 3) // ∇NLL_i = θ − c_i, prior N(0, I)
+	generic := *fused
+	generic.PriorLoc, generic.PriorScale = nil, nil
+	for _, p := range []*Problem{fused, &generic} {
+		testPSGLDUpdate(t, p)
+	}
+}
+
+func testPSGLDUpdate(t *testing.T, p *Problem) {
 	s := &chainSpec{temperature: 1, precond: true, alpha: 0.9, lambda: 1e-5}
 	st := newChainState(p, s, rand.New(rand.NewPCG(1, 2)))
 	copy(st.theta, []float64{0.5, -1, 2})
@@ -199,9 +211,87 @@ func TestPSGLDUpdate(t *testing.T) {
 		}
 		for j := range want {
 			if math.Abs(st.theta[j]-want[j]) > 1e-15 || math.Abs(st.v[j]-v[j]) > 1e-15 {
-				t.Fatalf("step %d: θ %v V %v, want %v and %v", k, st.theta, st.v, want, v)
+				t.Fatalf("fused=%v step %d: θ %v V %v, want %v and %v", st.segs != nil, k, st.theta, st.v, want, v)
 			}
 		}
+	}
+}
+
+// segmentedPrior returns a problem over d coordinates whose normal prior
+// changes in runs that do not line up with the noise blocks, stated both
+// as PriorLoc/PriorScale and through NegLogPrior, and the same problem
+// with NegLogPrior only.
+func segmentedPrior(d int) (fused, generic *Problem) {
+	p := quadratic(30, d)
+	loc, scale := make([]float64, d), make([]float64, d)
+	for j := range d {
+		switch {
+		case j < 300:
+			loc[j], scale[j] = 0, 1
+		case j == 300:
+			loc[j], scale[j] = 0.5, 2
+		default:
+			loc[j], scale[j] = -1, 0.3
+		}
+	}
+	p.PriorLoc, p.PriorScale = loc, scale
+	p.NegLogPrior = func(grad, theta []float64) float64 {
+		u := 0.0
+		for j, t := range theta {
+			e := (t - loc[j]) / scale[j]
+			u += 0.5*e*e + math.Log(scale[j]) + 0.5*math.Log(2*math.Pi)
+			if grad != nil {
+				grad[j] += e / scale[j]
+			}
+		}
+		return u
+	}
+	q := *p
+	q.PriorLoc, q.PriorScale = nil, nil
+	return p, &q
+}
+
+// The one-pass update for a normal prior in runs moves θ (and V) as the
+// general path through NegLogPrior does, with the same noise, and reports
+// the same Ũ.
+func TestFusedUpdateMatchesGeneral(t *testing.T) {
+	fused, generic := segmentedPrior(700)
+	if segs, _ := priorSegments(fused); len(segs) != 3 {
+		t.Fatalf("%d runs, want 3", len(segs))
+	}
+	for _, precond := range []bool{false, true} {
+		s := &chainSpec{temperature: 0.7, precond: precond, alpha: 0.9, lambda: 1e-5}
+		a := newChainState(fused, s, rand.New(rand.NewPCG(1, 2)))
+		b := newChainState(generic, s, rand.New(rand.NewPCG(1, 2)))
+		if a.segs == nil || b.segs != nil {
+			t.Fatal("wrong paths")
+		}
+		r := rand.New(rand.NewPCG(3, 3))
+		for j := range a.theta {
+			a.theta[j] = r.NormFloat64()
+		}
+		copy(b.theta, a.theta)
+		for k := range 5 {
+			idx := []int{k, 7, 11, 2 * k}
+			ua, oka := a.step(idx, 1e-3, k != 2)
+			ub, okb := b.step(idx, 1e-3, k != 2)
+			if !oka || !okb || math.Abs(ua-ub) > 1e-12*math.Abs(ub) {
+				t.Fatalf("precond=%v step %d: Ũ/N %v (%v) vs %v (%v)", precond, k, ua, oka, ub, okb)
+			}
+			for j := range a.theta {
+				if math.Abs(a.theta[j]-b.theta[j]) > 1e-12 || precond && math.Abs(a.v[j]-b.v[j]) > 1e-12*b.v[j] {
+					t.Fatalf("precond=%v step %d: θ[%d] %v vs %v", precond, k, j, a.theta[j], b.theta[j])
+				}
+			}
+		}
+	}
+	// A prior that changes at every coordinate takes the general path.
+	p := quadratic(4, 64)
+	for j := range p.PriorScale {
+		p.PriorScale[j] = 1 + float64(j)
+	}
+	if segs, _ := priorSegments(p); segs != nil {
+		t.Errorf("%d runs for 64 coordinates", len(segs))
 	}
 }
 
@@ -248,10 +338,11 @@ func mlpProblem() *Problem {
 	}}
 }
 
-// BenchmarkSamplerStep sets the sampler's own work per step (update and
-// noise over 269 322 parameters) against a gradient of the same model
-// (gonum's pure-Go gemm; OpenBLAS is about 6x faster) and against the
-// same update with math/rand/v2's NormFloat64 noise. ns/param is per
+// BenchmarkSamplerStep sets the sampler's own work per step (N/B scaling,
+// prior gradient, update and noise over 269 322 parameters) against a
+// gradient of the same model (gonum's pure-Go gemm; OpenBLAS is about 6x
+// faster), against MAP's Adam step with the same prior, and against the
+// bare update with math/rand/v2's NormFloat64 noise. ns/param is per
 // parameter per step.
 func BenchmarkSamplerStep(b *testing.B) {
 	p := mlpProblem()
@@ -271,14 +362,35 @@ func BenchmarkSamplerStep(b *testing.B) {
 		}
 		report(b)
 	})
-	free := &Problem{Dim: d, N: 60000, NegLogLik: func(grad, theta []float64, idx []int) float64 { return 0 }}
+	// The model costs nothing here; the prior is N(0, 1) for every
+	// parameter, stated as PriorLoc/PriorScale (one run: the fused
+	// one-pass update) and through NegLogPrior (the general path).
+	free := func(grad, theta []float64, idx []int) float64 { clear(grad); return 0 } // writes ∇NLL = 0
+	loc, scale := make([]float64, d), make([]float64, d)
+	for j := range scale {
+		scale[j] = 1
+	}
+	normalPrior := func(grad, theta []float64) float64 {
+		u := 0.0
+		for j, t := range theta {
+			u += 0.5 * t * t
+			grad[j] += t
+		}
+		return u
+	}
+	fused := &Problem{Dim: d, N: 60000, NegLogLik: free, PriorLoc: loc, PriorScale: scale}
+	generic := &Problem{Dim: d, N: 60000, NegLogLik: free, NegLogPrior: normalPrior}
 	for _, c := range []struct {
 		name    string
+		p       *Problem
 		precond bool
 		noisy   bool
-	}{{"sgld", false, true}, {"sgld/no-noise", false, false}, {"psgld", true, true}} {
+	}{
+		{"sgld", fused, false, true}, {"sgld-no-noise", fused, false, false}, {"sgld-general", generic, false, true},
+		{"psgld", fused, true, true}, {"psgld-general", generic, true, true},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			st := newChainState(free, &chainSpec{temperature: 1, precond: c.precond, alpha: 0.99, lambda: 1e-5}, rand.New(rand.NewPCG(1, 2)))
+			st := newChainState(c.p, &chainSpec{temperature: 1, precond: c.precond, alpha: 0.99, lambda: 1e-5}, rand.New(rand.NewPCG(1, 2)))
 			copy(st.theta, theta)
 			for b.Loop() {
 				st.step(idx, 1e-7, c.noisy)
@@ -286,7 +398,7 @@ func BenchmarkSamplerStep(b *testing.B) {
 			report(b)
 		})
 	}
-	b.Run("sgld/NormFloat64", func(b *testing.B) {
+	b.Run("sgld-NormFloat64", func(b *testing.B) {
 		r := rand.New(rand.NewPCG(1, 2))
 		th, g := slices.Clone(theta), make([]float64, d)
 		for b.Loop() {
@@ -296,8 +408,8 @@ func BenchmarkSamplerStep(b *testing.B) {
 		}
 		report(b)
 	})
-	b.Run("map/adam", func(b *testing.B) {
-		st := &mapState{p: free, theta: slices.Clone(theta), grad: make([]float64, d), opt: newAdam(d, 1e-3)}
+	b.Run("map-adam", func(b *testing.B) {
+		st := &mapState{p: generic, theta: slices.Clone(theta), grad: make([]float64, d), opt: newAdam(d, 1e-3)}
 		for b.Loop() {
 			st.step(idx)
 		}

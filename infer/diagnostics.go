@@ -27,7 +27,7 @@ type Diagnostics struct {
 	Outputs    int    // output scalars diagnosed (constant ones are skipped)
 	Chains     int    // chains compared
 	Draws      int    // draws per chain used
-	Warning    string // set when MaxRhat > RhatWarn, or when nothing could be diagnosed
+	Warning    string // set when MaxRhat > RhatWarn, or when nothing could be diagnosed (then the statistics are NaN)
 }
 
 // Diagnose checks the convergence of a posterior made of Markov chains
@@ -43,13 +43,20 @@ type Diagnostics struct {
 //     mean of a normal or Student-t likelihood, the log rate of a Poisson);
 //   - classification: the probability of each class.
 //
+// For a neural network R̂ > 1 has two readings: chains that have not
+// mixed yet, or chains that settled in different modes and would stay
+// apart however long they ran. The predictive averages over all chains
+// either way, which is what several chains are for; the warning says that
+// they are not yet samples of one distribution.
+//
 // For each scalar it computes the rank-normalised split-R̂ (the maximum of
 // the bulk and folded-tail R̂) and the bulk ESS of Vehtari, Gelman,
 // Simpson, Carpenter & Bürkner (2021), as ArviZ does (RankRhat, BulkESS),
 // and summarises them. Chains of unequal length are cut to the shortest,
-// keeping their last states; at least 4 draws per chain are needed.
-// Scalars that are constant across all draws carry no information and are
-// skipped.
+// keeping their last states. With fewer than 4 draws per chain (a run
+// capped for a quick trial) there is nothing to compare: the statistics
+// are NaN and Warning says why, which is not an error. Scalars that are
+// constant across all draws carry no information and are skipped.
 func Diagnose(ctx context.Context, post Posterior, p *Problem, x *mat.Dense) (*Diagnostics, error) {
 	ch, ok := post.(Chainer)
 	switch {
@@ -73,7 +80,9 @@ func Diagnose(ctx context.Context, post Posterior, p *Problem, x *mat.Dense) (*D
 		n = min(n, len(c))
 	}
 	if n < 4 {
-		return nil, fmt.Errorf("infer: diagnose: need at least 4 draws per chain, have %d", n)
+		nan := math.NaN()
+		return &Diagnostics{MaxRhat: nan, MedianRhat: nan, MinESS: nan, MedianESS: nan, Chains: len(chains), Draws: n,
+			Warning: fmt.Sprintf("%d draws per chain are too few to compare the chains (4 needed)", n)}, nil
 	}
 	rows, _ := x.Dims()
 	// vals[o] holds output o's draws, chain after chain.
@@ -144,7 +153,7 @@ func Diagnose(ctx context.Context, post Posterior, p *Problem, x *mat.Dense) (*D
 	d.MinESS, d.MedianESS = esss[0], median(esss)
 	if d.MaxRhat > RhatWarn {
 		bad := len(rhats) - sort.SearchFloat64s(rhats, math.Nextafter(RhatWarn, 2))
-		d.Warning = fmt.Sprintf("the chains disagree: R̂ up to %.3f, above %.2f on %d of %d outputs; run longer or with a smaller lr",
+		d.Warning = fmt.Sprintf("the chains disagree: R̂ up to %.3f, above %.2f on %d of %d outputs (not mixed yet, or in different modes)",
 			d.MaxRhat, RhatWarn, bad, d.Outputs)
 	}
 	return d, nil

@@ -221,8 +221,8 @@ func TestDiagnoseErrors(t *testing.T) {
 	if _, err := infer.Diagnose(ctx, &infer.Point{Theta: []float64{1}, By: "map"}, p, x); err == nil || !strings.Contains(err.Error(), "no chains") {
 		t.Errorf("point: %v", err)
 	}
-	if _, err := infer.Diagnose(ctx, samplesFrom(t, [][]float64{{1, 2, 3}}), p, x); err == nil {
-		t.Error("3 draws accepted")
+	if d, err := infer.Diagnose(ctx, samplesFrom(t, [][]float64{{1, 2, 3}, {3, 2, 1}}), p, x); err != nil || d.Warning == "" || !math.IsNaN(d.MaxRhat) || d.Draws != 3 {
+		t.Errorf("3 draws: %+v, %v", d, err)
 	}
 	s := samplesFrom(t, ar1(2, 10, 0, nil, 1))
 	q := *p
