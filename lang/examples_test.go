@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bayesl/bayesl/stdlib/data"
@@ -13,6 +14,12 @@ import (
 // runExample runs examples/NAME.bl with capped epochs; files the script
 // writes go to a temporary directory, files it reads come from examples/.
 func runExample(t *testing.T, name string, maxEpochs int) (*Session, map[string]*Table) {
+	t.Helper()
+	return runExampleWith(t, name, maxEpochs, nil)
+}
+
+// runExampleWith is runExample with a hook that sees every result.
+func runExampleWith(t *testing.T, name string, maxEpochs int, also func(Result)) (*Session, map[string]*Table) {
 	t.Helper()
 	dir := filepath.Join("..", "examples")
 	out := t.TempDir()
@@ -31,6 +38,9 @@ func runExample(t *testing.T, name string, maxEpochs int) (*Session, map[string]
 			return filepath.Join(dir, p)
 		},
 		Emit: func(r Result) {
+			if also != nil {
+				also(r)
+			}
 			if r.Kind == "evaluate" {
 				for _, row := range r.Table.Rows {
 					tables[row.Label] = r.Table
@@ -123,4 +133,40 @@ func meanStd(x []float64) (float64, float64) {
 		v += (a - m) * (a - m)
 	}
 	return m, math.Sqrt(v / float64(len(x)))
+}
+
+// TestExampleOODDigits: every Bayesian method is no worse than MAP in NLL and
+// ECE beyond noise (0.02, about twice the spread across seeds), and some
+// method's epistemic uncertainty separates unseen digits better than MAP's
+// predictive entropy.
+func TestExampleOODDigits(t *testing.T) {
+	var ood *Table
+	_, tables := runExampleWith(t, "ood_digits", 100, func(r Result) {
+		if r.Kind == "ood" {
+			ood = r.Table
+		}
+	})
+	tab := tables["p_map"]
+	mapNLL, mapECE := cell(t, tab, "p_map", "nll"), cell(t, tab, "p_map", "ece")
+	for _, p := range []string{"p_vi", "p_swag", "p_multiswag", "p_sgld", "p_ensemble", "p_laplace"} {
+		nll, ece := cell(t, tab, p, "nll"), cell(t, tab, p, "ece")
+		t.Logf("%-12s nll %.4f ece %.4f (map %.4f %.4f)", p, nll, ece, mapNLL, mapECE)
+		if nll > mapNLL+0.02 || ece > mapECE+0.02 {
+			t.Errorf("%s: nll %.4f ece %.4f, worse than map's %.4f %.4f beyond noise", p, nll, ece, mapNLL, mapECE)
+		}
+	}
+	if ood == nil {
+		t.Fatal("no ood table")
+	}
+	mapAUROC := cell(t, ood, "p_map (total)", "auroc")
+	best, bestName := 0.0, ""
+	for _, r := range ood.Rows {
+		if strings.HasSuffix(r.Label, "(epistemic)") && r.Values[0] > best {
+			best, bestName = r.Values[0], r.Label
+		}
+	}
+	t.Logf("best epistemic AUROC %.4f (%s), map entropy AUROC %.4f", best, bestName, mapAUROC)
+	if best <= mapAUROC {
+		t.Errorf("no epistemic AUROC beats map's entropy AUROC %.4f (best %.4f, %s)", mapAUROC, best, bestName)
+	}
 }
