@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bayesl/bayesl/stdlib/spell"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -312,7 +313,7 @@ func (r Registry) nestedPoint(owner string, c *Call, index int) (PointMethod, er
 		case errors.As(err, &ue):
 			known := r.pointNames()
 			msg := fmt.Sprintf("unknown method %q for %s", c.Name, owner)
-			if s := nearest(c.Name, known); s != "" {
+			if s := spell.Nearest(c.Name, known); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			return nil, &SettingError{index, msg + " (point methods: " + strings.Join(known, ", ") + ")"}

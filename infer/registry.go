@@ -2,6 +2,7 @@ package infer
 
 import (
 	"fmt"
+	"github.com/bayesl/bayesl/stdlib/spell"
 	"maps"
 	"math"
 	"reflect"
@@ -62,7 +63,7 @@ type UnknownMethodError struct {
 
 func (e *UnknownMethodError) Error() string {
 	msg := fmt.Sprintf("unknown inference method %q", e.Name)
-	if s := nearest(e.Name, e.Known); s != "" {
+	if s := spell.Nearest(e.Name, e.Known); s != "" {
 		msg += "; did you mean " + s + "?"
 	}
 	return msg + " (known: " + strings.Join(e.Known, ", ") + ")"
@@ -169,7 +170,7 @@ func ParseSettings(dst any, args []Arg) error {
 		if !ok {
 			known := slices.Sorted(maps.Keys(fields))
 			msg := fmt.Sprintf("unknown setting %q for %s", a.Name, owner)
-			if s := nearest(a.Name, known); s != "" {
+			if s := spell.Nearest(a.Name, known); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			return &SettingError{i, msg + " (known: " + strings.Join(known, ", ") + ")"}
@@ -368,37 +369,4 @@ func quoteAll(words []string) string {
 		q[i] = strconv.Quote(w)
 	}
 	return strings.Join(q, ", ")
-}
-
-// nearest returns the candidate closest to s in edit distance when it is
-// close enough to be a plausible typo, else "".
-func nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+1
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := prev[j-1]
-			if ra[i-1] != rb[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

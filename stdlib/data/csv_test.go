@@ -309,18 +309,6 @@ func TestUnknownColumnList(t *testing.T) {
 	}
 }
 
-func TestNearest(t *testing.T) {
-	names := []string{"times", "accel", "species", "label"}
-	for in, want := range map[string]string{
-		"time": "times", "Accel": "accel", "specis": "species", "lable": "label",
-		"xyzzy": "", "q": "",
-	} {
-		if got := nearest(in, names); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestWriteCSV(t *testing.T) {
 	var b bytes.Buffer
 	err := WriteCSV(&b, []string{"x", "mean", "sd"}, [][]float64{{0.1, -2, 1e-300}, {3, 1.0 / 3, 12345678}})

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"github.com/bayesl/bayesl/stdlib/spell"
 	"strconv"
 	"strings"
 )
@@ -51,7 +52,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func unknownColumn(file string, line int, name string, names []string) *Error {
 	var b strings.Builder
 	b.WriteString("unknown column")
-	if s := nearest(name, names); s != "" {
+	if s := spell.Nearest(name, names); s != "" {
 		fmt.Fprintf(&b, "; did you mean %q?", s)
 	}
 	b.WriteString(" (columns: ")
@@ -71,46 +72,4 @@ func listNames(names []string, limit int) string {
 	}
 	head := names[:limit-1]
 	return fmt.Sprintf("%s, ..., %s; %d in all", strings.Join(head, ", "), names[len(names)-1], len(names))
-}
-
-// nearest returns the candidate closest to name by edit distance, ignoring
-// case, or "" when none is close enough to be a plausible misspelling.
-func nearest(name string, candidates []string) string {
-	lname := strings.ToLower(name)
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if c == name {
-			continue
-		}
-		d := editDistance(lname, strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || (bestD > 1 && bestD > (len([]rune(name))+1)/2) {
-		return ""
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
