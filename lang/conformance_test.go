@@ -28,6 +28,7 @@ var conformance = []struct {
 	{"ensemble(members: 3, method: map(epochs: 300, lr: 0.05, batch: 1000))", 0, 1e-6, 0.05},
 	{"laplace(prior_precision: 1, epochs: 300, lr: 0.05, batch: 1000)", 0.9, 1.1, 0.1},
 	{"laplace(hessian: diag, prior_precision: 1, epochs: 300, lr: 0.05, batch: 1000)", 0.9, 1.1, 0.1},
+	{"sgld(epochs: 4000, lr: 0.0002, batch: 1000, decay: 0, chains: 4, max_samples: 1000)", 0.85, 1.15, 0.3},
 	{"multiswag(members: 2, epochs: 300, lr: 0.01, swa_lr: 0.01, batch: 16)", 0.33, 3, 0.5},
 }
 
