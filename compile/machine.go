@@ -53,7 +53,8 @@ type Machine struct {
 	wideBudget int         // wideBudget
 	maxRows    int         // predictRows
 
-	ggn *ggnWork // curvature workspaces (ggn.go), created on first use
+	ggn *ggnWork    // curvature workspaces (ggn.go), created on first use
+	out *outputWork // OutputGrad workspaces (output.go), created on first use
 }
 
 // NewMachine returns a Machine with empty workspaces; they are created on

@@ -104,8 +104,8 @@ type Decoders map[string]Decoder
 // BuiltinDecoders returns the decoders of this package's posteriors:
 // "point" (*Point), "gaussian" (*Gaussian),
 // "swag" (*SWAGPosterior), "multiswag" (*MultiSWAGPosterior) and
-// "samples" (*Samples), "ensemble" (*Points) and "laplace"
-// (*LaplacePosterior).
+// "samples" (*Samples), "ensemble" (*Points), "laplace"
+// (*LaplacePosterior) and "student" (*Student).
 func BuiltinDecoders() Decoders {
 	return Decoders{
 		"point":     decodePoint,
@@ -115,6 +115,7 @@ func BuiltinDecoders() Decoders {
 		"samples":   decodeSamples,
 		"ensemble":  decodePoints,
 		"laplace":   decodeLaplace,
+		"student":   decodeStudent,
 	}
 }
 

@@ -34,6 +34,20 @@
 //     several chains run concurrently; the states they visit, a *Samples,
 //     whose convergence Diagnose checks in function space (R̂, ESS).
 //
+// # Distillation
+//
+// Distill (NewDistill("dirichlet" | "softmax", args)) trains one network,
+// the student, to stand in for a classification posterior, the teacher
+// (ALGORITHMS.md §6). It is a Method over the student's Problem, which must
+// offer the OutputGrad capability; it streams the teacher's draws through
+// the teacher's Problem.Predict in bounded row chunks, reduces them to N x K
+// statistics, and fits the student by Adam with early stopping on the
+// training loss. The result, a *Student, is a DirectPredictor: Predict asks
+// it for its predictive, one forward pass through Problem.Outputs, in closed
+// form (a Dirichlet over the class probabilities, or softmax
+// probabilities) instead of averaging draws. Students are not in the
+// Registry: `fit` cannot name them.
+//
 // Each backend is a settings struct whose zero value means its documented
 // defaults, with struct tags naming the settings as a script spells them.
 // Builtins returns a fresh Registry; ParseSettings (and Build, which wraps

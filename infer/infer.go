@@ -63,6 +63,17 @@ type Problem struct {
 	LastLayer    []int
 	LastLayerGGN func(dst, theta []float64, idx []int)
 
+	// Outputs and OutputGrad are the student capability of distillation
+	// (Distill, Student). Outputs writes the network's raw outputs (a
+	// classifier's logits) at the rows of x into dst (rows x Classes).
+	// OutputGrad evaluates them at the training rows idx and calls loss
+	// once with them (out, len(idx) x Classes, read only) and a zeroed dOut
+	// of the same shape, into which loss writes the gradient of what it
+	// returns; when grad is non-nil it is overwritten with that gradient in
+	// θ. Both are nil when the model cannot offer them.
+	Outputs    func(dst *mat.Dense, theta []float64, x *mat.Dense)
+	OutputGrad func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64
+
 	// Fork returns an independent Problem over the same model and data with
 	// its own workspaces, so chains and ensemble members can run concurrently.
 	// Nil means the Problem must not be used from two goroutines.

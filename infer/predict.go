@@ -14,7 +14,13 @@ import (
 // posterior; a finite posterior such as a Point gives its own vectors and
 // ignores samples) and runs p.Predict over all of them. Chunking over rows,
 // if a model needs it, is p.Predict's business.
+//
+// A DirectPredictor (a distilled Student) is asked for its predictive
+// directly: one forward pass, no draws, samples and rng unused.
 func Predict(ctx context.Context, post Posterior, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	if dp, ok := post.(DirectPredictor); ok && p != nil && x != nil {
+		return dp.PredictDirect(ctx, p, x)
+	}
 	switch {
 	case post == nil:
 		return nil, fmt.Errorf("infer: predict: nil posterior")

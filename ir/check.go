@@ -21,11 +21,12 @@ type Config struct {
 type Scope struct {
 	types  map[string]Type
 	models map[string]*DefineModel
+	posts  map[string]*Model // the model of a posterior, when known before it runs
 }
 
 // NewScope returns an empty scope.
 func NewScope() *Scope {
-	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}}
+	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}, posts: map[string]*Model{}}
 }
 
 // Lookup returns the type bound to name.
@@ -70,6 +71,7 @@ func (s *Scope) Apply(st Stmt) {
 		s.set(st.Name, st.Type)
 	case *BindPosterior:
 		s.set(st.Name, PosteriorT)
+		s.notePosterior(st)
 	case *DefineModel:
 		s.set(st.Model.Name, ModelT)
 		s.models[st.Model.Name] = st
@@ -79,6 +81,7 @@ func (s *Scope) Apply(st Stmt) {
 func (s *Scope) set(name string, t Type) {
 	s.types[name] = t
 	delete(s.models, name)
+	delete(s.posts, name)
 }
 
 func (s *Scope) clone() *Scope {
@@ -88,6 +91,9 @@ func (s *Scope) clone() *Scope {
 	}
 	for k, v := range s.models {
 		c.models[k] = v
+	}
+	for k, v := range s.posts {
+		c.posts[k] = v
 	}
 	return c
 }
@@ -104,6 +110,9 @@ func Check(f *parser.File, scope *Scope, cfg *Config) (*Program, error) {
 	for _, s := range f.Stmts {
 		if st := c.stmt(s); st != nil {
 			prog.Stmts = append(prog.Stmts, st)
+			if bp, ok := st.(*BindPosterior); ok {
+				c.scope.notePosterior(bp)
+			}
 		}
 	}
 	if len(c.errs) > 0 {
@@ -140,8 +149,7 @@ func (c *checker) text(sp source.Span) string {
 }
 
 func (c *checker) bind(id *parser.Ident, t Type) {
-	c.scope.types[id.Name] = t
-	delete(c.scope.models, id.Name)
+	c.scope.set(id.Name, t)
 }
 
 // unknown reports an unknown name with a "did you mean" hint.
@@ -198,7 +206,9 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 		return c.ood(s)
 	case *parser.PlotStmt:
 		return c.plot(s)
-	case *parser.WeightsStmt, *parser.StudentStmt:
+	case *parser.StudentStmt:
+		return c.student(s)
+	case *parser.WeightsStmt:
 		c.errorf(s.Span(), source.Type, "this statement is not supported yet")
 		return nil
 	case *parser.ExprStmt:
@@ -250,7 +260,7 @@ func (c *checker) let(s *parser.LetStmt) Stmt {
 // route `let` to the right checker.
 func (c *checker) typeOf(e parser.Expr) Type {
 	switch e := e.(type) {
-	case *parser.Fit:
+	case *parser.Fit, *parser.Distill:
 		return PosteriorT
 	case *parser.Ident:
 		t, ok := c.scope.types[e.Name]
@@ -564,6 +574,10 @@ func (c *checker) posteriorExpr(e parser.Expr) PosteriorExpr {
 			return &Load{Path: p, Span: e.Sp}
 		}
 	}
+	if _, ok := e.(*parser.Distill); ok {
+		c.errorf(e.Span(), source.Type, "a distilled network is bound with student NAME = distill ...")
+		return nil
+	}
 	c.errorf(e.Span(), source.Type, "expected a posterior: fit MODEL on DATA using METHOD(...), load(\"file\"), or a posterior name")
 	return nil
 }
@@ -617,6 +631,12 @@ func (c *checker) methodCall(e parser.Expr) (*parser.Ident, []Arg, bool) {
 	if call == nil {
 		return id, nil, true
 	}
+	out, ok := c.settings(id, call)
+	return id, out, ok
+}
+
+// settings reads the named settings of a method call.
+func (c *checker) settings(id *parser.Ident, call *parser.Call) ([]Arg, bool) {
 	var out []Arg
 	ok := true
 	for _, a := range call.Args {
@@ -647,7 +667,7 @@ func (c *checker) methodCall(e parser.Expr) (*parser.Ident, []Arg, bool) {
 		}
 		out = append(out, arg)
 	}
-	return id, out, ok
+	return out, ok
 }
 
 func (c *checker) postRef(e parser.Expr) *PosteriorRef {

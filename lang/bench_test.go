@@ -22,7 +22,7 @@ const benchModel = `model mlp(x: 64) {
 
 // benchProblem builds the 64-128-128-10 MLP on the standardised digits data
 // (1797 rows), the setting of the issue's benchmarks.
-func benchProblem(b *testing.B) (*infer.Problem, *mat.Dense) {
+func benchProblem(b testing.TB) (*infer.Problem, *mat.Dense) {
 	b.Helper()
 	d, err := data.ReadCSV(filepath.Join("..", "examples", "data", "digits.csv"), data.CSVSpec{X: []data.ColumnRef{{From: "p0", To: "p63"}}, Y: "label", Classes: 10})
 	if err != nil {

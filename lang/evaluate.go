@@ -135,6 +135,9 @@ func (x *executor) predict(st *ir.Predict) error {
 	}
 	t := predictionTable(p, in, names, pred)
 	t.Title = fmt.Sprintf("predict %s (%d posterior draws)", st.Post.Name, pred.S)
+	if len(pred.Alpha) > 0 {
+		t.Title = fmt.Sprintf("predict %s (a Dirichlet, in closed form from one forward pass)", st.Post.Name)
+	}
 	if st.Path == "" {
 		x.emit(Result{Kind: "predict", Name: st.Post.Name, Table: t})
 		return nil

@@ -41,7 +41,7 @@ func runExampleWith(t *testing.T, name string, maxEpochs int, also func(Result))
 			if also != nil {
 				also(r)
 			}
-			if r.Kind == "evaluate" {
+			if r.Kind == "evaluate" || r.Kind == "ood" { // ood rows: "name (score)"
 				for _, row := range r.Table.Rows {
 					tables[row.Label] = r.Table
 				}

@@ -87,7 +87,8 @@ func (s *Session) Builtins() []string {
 	out = append(out, "csv", "split", "where", "load", "dense", "normal", "laplace",
 		"student_t", "categorical", "bernoulli", "poisson", "weights", "biases", "fan_in",
 		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class",
-		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false")
+		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false",
+		"dirichlet", "softmax")
 	for a := range ir.Acts() {
 		out = append(out, a)
 	}

@@ -62,6 +62,8 @@ func (x *executor) posterior(name string, e ir.PosteriorExpr) (*Posterior, error
 		return p, nil
 	case *ir.Fit:
 		return x.fit(name, e)
+	case *ir.Distill:
+		return x.distill(name, e)
 	case *ir.Load:
 		return x.load(e)
 	}

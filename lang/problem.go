@@ -26,6 +26,9 @@ func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem
 		Predict: func(out *predictive.Predictive, thetas [][]float64, x *mat.Dense) {
 			mach.Predict(out, thetas, x)
 		},
+		Outputs: func(dst *mat.Dense, theta []float64, x *mat.Dense) {
+			mach.Outputs(dst, theta, x)
+		},
 	}
 	if m.Lik.Family.Classification() {
 		p.Kind = predictive.Classification
@@ -43,6 +46,10 @@ func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem
 		p.VarNegLogLik = func(gMu, gSigma, mu, sigma []float64, idx []int, rng *rand.Rand) float64 {
 			xb, yb := g.gather(idx)
 			return mach.VarNegLogLik(gMu, gSigma, mu, sigma, xb, yb, rng)
+		}
+		p.OutputGrad = func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
+			xb, _ := g.gather(idx)
+			return mach.OutputGrad(grad, theta, xb, loss)
 		}
 		p.GGNDiag = func(dst, theta []float64, idx []int) {
 			xb, _ := g.gather(idx)

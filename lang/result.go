@@ -17,6 +17,9 @@ type Result struct {
 	Path  string      `json:"path,omitempty"`
 	Fit   *FitSummary `json:"fit,omitempty"`
 	Table *Table      `json:"table,omitempty"`
+
+	// Distill describes a student trained by `student NAME = distill ...`.
+	Distill *DistillSummary `json:"distill,omitempty"`
 }
 
 // FitSummary describes a finished fit.
@@ -60,6 +63,8 @@ func (r Result) Format(w io.Writer) {
 		if f.Warning != "" {
 			fmt.Fprintf(w, "  warning: %s\n", f.Warning)
 		}
+	case "distill":
+		r.Distill.format(w, r.Name)
 	case "save":
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
 	case "write":

@@ -105,7 +105,8 @@ func (s *Session) exec(ctx context.Context, prog *ir.Program) error {
 		s.scope.Apply(st)
 		e := entry{text: stmtText(prog.File.Src, st), stmt: st}
 		if bp, ok := st.(*ir.BindPosterior); ok {
-			if _, isFit := bp.Expr.(*ir.Fit); isFit {
+			switch bp.Expr.(type) {
+			case *ir.Fit, *ir.Distill: // fitted here: :save writes it to a file
 				e.post, _ = s.values[bp.Name].(*Posterior)
 			}
 		}

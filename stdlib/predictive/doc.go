@@ -11,7 +11,10 @@
 // location and scale outputs into densities, moments and CDFs.
 //
 // Classification summaries average probabilities across samples, never
-// logits. Regression summaries use the 1/S normaliser so that the total
+// logits. A network that predicts a Dirichlet over the class probabilities
+// (a distilled student) needs no draws: SetDirichlet stores its
+// concentrations and the summaries come in closed form from one forward
+// pass. Regression summaries use the 1/S normaliser so that the total
 // predictive variance is exactly aleatoric + epistemic.
 //
 // Calling a regression summary on a classification Predictive (or the

@@ -1,6 +1,10 @@
 package predictive
 
-import "strconv"
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
 
 // Observation is a regression observation model in terms of the two
 // per-example outputs a network produces for it (a location and a scale; the
@@ -42,6 +46,13 @@ func (k Kind) String() string {
 // them into densities and moments; a nil Obs means Normal{}. Classification:
 // LogProb is S x N x K (sample-major, then example, then class)
 // log-probabilities, each row normalised (log-softmax outputs, not logits).
+//
+// A classifier that outputs a Dirichlet over the class probabilities (a
+// distilled student, ALGORITHMS.md §6) sets Alpha, N x K concentrations,
+// with SetDirichlet: S is then 1, LogProb holds the log expected
+// probabilities log(α_k/α0), from which LogLik and every probability-based
+// metric follow, and Classification uses the Dirichlet's closed-form
+// uncertainty split instead of averaging over draws.
 type Predictive struct {
 	Kind    Kind
 	S, N, K int
@@ -49,11 +60,14 @@ type Predictive struct {
 	Loc     []float64
 	Scale   []float64
 	LogProb []float64
+	Alpha   []float64
 }
 
 // Resize sets the dimensions and grows the backing slices, reusing storage.
+// It empties Alpha: a resized predictive holds per-draw outputs.
 func (p *Predictive) Resize(kind Kind, s, n, k int) {
 	p.Kind, p.S, p.N, p.K = kind, s, n, k
+	p.Alpha = p.Alpha[:0]
 	if kind == Regression {
 		p.Loc = grow(p.Loc, s*n)
 		p.Scale = grow(p.Scale, s*n)
@@ -69,4 +83,29 @@ func grow(b []float64, n int) []float64 {
 		return b[:n]
 	}
 	return make([]float64, n)
+}
+
+// SetDirichlet makes p the predictive of a network whose output at each of
+// n inputs is a Dirichlet over k class probabilities: Kind Classification,
+// S = 1, Alpha = alpha (n x k row-major, kept, not copied), and row n of
+// LogProb set to log(α_nk/α_n0), the log of the expected probabilities. It
+// panics if len(alpha) != n*k.
+func (p *Predictive) SetDirichlet(alpha []float64, n, k int) {
+	if n < 0 || k < 1 || len(alpha) != n*k {
+		panic(fmt.Sprintf("predictive: SetDirichlet: %d concentrations for %d x %d", len(alpha), n, k))
+	}
+	p.Resize(Classification, 1, n, k)
+	p.Obs = nil
+	p.Alpha = alpha
+	for i := range n {
+		row := alpha[i*k : (i+1)*k]
+		a0 := 0.0
+		for _, a := range row {
+			a0 += a
+		}
+		la0 := math.Log(a0)
+		for j, a := range row {
+			p.LogProb[i*k+j] = math.Log(a) - la0
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bayesl/bayesl/stdlib/dirichlet"
 	"github.com/bayesl/bayesl/stdlib/num"
 )
 
@@ -37,6 +38,9 @@ func (p *Predictive) check(kind Kind, method string) {
 	case Classification:
 		if n := p.S * p.N * p.K; len(p.LogProb) < n {
 			panic(fmt.Sprintf("predictive: %s: LogProb needs S*N*K = %d values, have %d", method, n, len(p.LogProb)))
+		}
+		if n := p.N * p.K; len(p.Alpha) != 0 && (len(p.Alpha) != n || p.S != 1) {
+			panic(fmt.Sprintf("predictive: %s: Alpha needs N*K = %d values and S = 1, have %d and S = %d", method, n, len(p.Alpha), p.S))
 		}
 	}
 }
@@ -109,11 +113,24 @@ func (p *Predictive) Regression() (mean, aleatoric, epistemic []float64) {
 // by Jensen's inequality; values in [-1e-12, 0) produced by rounding are
 // reported as 0. Entropies use the sample's log-probabilities directly
 // (-Σ p·log p with log p from LogProb), so a class whose log-probability is
-// -Inf contributes exactly 0. It panics if p is not a classification
-// predictive.
+// -Inf contributes exactly 0.
+//
+// When Alpha is set (SetDirichlet) the same four come in closed form from
+// the Dirichlet of each example (ALGORITHMS.md §6): prob = α/α0, total =
+// H[prob], aleatoric = E_{π~Dir(α)}[H(π)], epistemic = total - aleatoric,
+// the mutual information between the label and π (dirichlet.Uncertainty).
+// It panics if p is not a classification predictive.
 func (p *Predictive) Classification() (prob, total, aleatoric, epistemic []float64) {
 	p.check(Classification, "Classification")
 	S, N, K := p.S, p.N, p.K
+	if len(p.Alpha) > 0 {
+		prob = make([]float64, N*K)
+		total = make([]float64, N)
+		aleatoric = make([]float64, N)
+		epistemic = make([]float64, N)
+		dirichlet.UncertaintyBatch(prob, total, aleatoric, epistemic, p.Alpha[:N*K], K)
+		return prob, total, aleatoric, epistemic
+	}
 	if S == 0 {
 		return nans(N * K), nans(N), nans(N), nans(N)
 	}
