@@ -40,6 +40,10 @@ func (m *Machine) reverse(grad, gSig2, theta []float64, lrt bool) {
 			} else {
 				m.denseBackward(i, grad, theta, ga)
 			}
+		case ir.OpFrozen:
+			if ga != nil {
+				m.frozenBackward(n, m.rows[i], g, ga)
+			}
 		case ir.OpAct:
 			if ga != nil {
 				actBackward(n.act, ga, g, m.val[n.a], m.val[i])

@@ -57,6 +57,8 @@ func (m *Machine) forward(list []int, theta []float64, rng *rand.Rand) {
 			default:
 				m.denseForward(i, theta)
 			}
+		case ir.OpFrozen:
+			m.frozenForward(i)
 		case ir.OpAct:
 			actForward(n.act, m.val[i], m.val[n.a])
 		case ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv:

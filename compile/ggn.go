@@ -248,6 +248,10 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 			if ga != nil {
 				gemm(false, true, b, n.in, n.width, 1, g, n.width, theta[n.wOff:], n.width, 1, ga, n.in)
 			}
+		case ir.OpFrozen:
+			if ga != nil {
+				m.frozenBackward(n, b, g, ga)
+			}
 		case ir.OpAct:
 			if ga != nil {
 				actBackward(n.act, ga, g, w.val[n.a], w.val[i])

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bayesl/bayesl/internal/vec"
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/dist"
 )
@@ -60,23 +61,44 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 		}
 		return loss
 	case ir.LikCategorical:
+		// Row by row: the logits less their maximum, exponentiated four at a
+		// time (internal/vec) into krow, then log-sum-exp and, for the
+		// gradient, g += softmax - onehot(y).
 		k := l.classes
-		row := m.krow
-		if g0 == nil {
-			row = nil
+		if g0 != nil && s0 == 1 {
+			return m.softmaxBatch(y, v0, g0, k)
 		}
+		if m.krow == nil {
+			m.krow = make([]float64, k)
+		}
+		row := m.krow[:k]
 		for r, yr := range y {
 			c := int(yr)
 			if float64(c) != yr || c < 0 || c >= k {
 				panic(fmt.Sprintf("compile: categorical target %v at row %d is not a class index in [0, %d)", yr, r, k))
 			}
 			off := r * s0 * k
-			loss -= dist.CategoricalLogitLogProb(row, v0[off:off+k], c)
+			z := v0[off : off+k]
+			mx := math.Inf(-1)
+			for _, v := range z {
+				mx = max(mx, v)
+			}
+			for j, v := range z {
+				row[j] = v - mx
+			}
+			vec.Exp(row, row)
+			sum := 0.0
+			for _, e := range row {
+				sum += e
+			}
+			loss -= z[c] - mx - math.Log(sum)
 			if g0 != nil {
 				g := g0[off : off+k]
-				for j, d := range row {
-					g[j] -= d
+				inv := 1 / sum
+				for j, e := range row {
+					g[j] += e * inv
 				}
+				g[c]--
 			}
 		}
 		return loss
@@ -104,6 +126,52 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 			}
 		}
 		return loss
+	}
+	return loss
+}
+
+// softmaxBatch is the categorical loss with its gradient for logits with a
+// row per example: the zeroed gradient g (rows x k) first receives the
+// logits less their row maximum, is exponentiated in one vector pass, and
+// is then scaled to softmax - onehot(y) row by row.
+func (m *Machine) softmaxBatch(y, z, g []float64, k int) float64 {
+	n := len(y) * k
+	z, g = z[:n], g[:n]
+	for r, yr := range y {
+		c := int(yr)
+		if float64(c) != yr || c < 0 || c >= k {
+			panic(fmt.Sprintf("compile: categorical target %v at row %d is not a class index in [0, %d)", yr, r, k))
+		}
+		zr := z[r*k : r*k+k]
+		mx := math.Inf(-1)
+		for _, v := range zr {
+			mx = max(mx, v)
+		}
+		gr := g[r*k : r*k+k]
+		for j, v := range zr {
+			gr[j] = v - mx
+		}
+	}
+	vec.Exp(g, g)
+	loss := 0.0
+	for r, yr := range y {
+		c := int(yr)
+		gr := g[r*k : r*k+k]
+		sum := 0.0
+		for _, e := range gr {
+			sum += e
+		}
+		zr := z[r*k : r*k+k]
+		mx := math.Inf(-1)
+		for _, v := range zr {
+			mx = max(mx, v)
+		}
+		loss -= zr[c] - mx - math.Log(sum)
+		inv := 1 / sum
+		for j := range gr {
+			gr[j] *= inv
+		}
+		gr[c]--
 	}
 	return loss
 }

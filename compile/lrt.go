@@ -1,9 +1,9 @@
 package compile
 
 import (
-	"math"
 	"math/rand/v2"
 
+	"github.com/bayesl/bayesl/internal/vec"
 	"github.com/bayesl/bayesl/ir"
 	"gonum.org/v1/gonum/mat"
 )
@@ -127,23 +127,20 @@ func (m *Machine) lrtForward(i int, mu []float64, rng *rand.Rand) {
 	a, out := m.val[n.a], m.val[i]
 	gemm(false, false, rows, w, in, 1, a, in, mu[n.wOff:], w, 0, out, w)
 	a2 := m.a2[i][:rows*in]
-	for j, v := range a[:rows*in] {
-		a2[j] = v * v
-	}
+	vec.Mul(a2, a[:rows*in], a[:rows*in])
 	sd := m.sd[i][:rows*w]
 	gemm(false, false, rows, w, in, 1, a2, in, m.sig2[n.wOff:], w, 0, sd, w)
 	if n.bOff >= 0 {
 		addRows(out, rows, w, mu[n.bOff:])
 		addRows(sd, rows, w, m.sig2[n.bOff:])
 	}
+	// The draws first (in the same order as ever), then sd = sqrt(δ + jitter)
+	// and out += sd ⊙ ζ four at a time.
 	z := m.zeta[i][:rows*w]
-	out = out[:rows*w]
-	for j, d := range sd {
-		s := math.Sqrt(d + lrtJitter)
-		e := rng.NormFloat64()
-		sd[j], z[j] = s, e
-		out[j] += s * e
+	for j := range z {
+		z[j] = rng.NormFloat64()
 	}
+	vec.SqrtNoise(sd, z, out[:rows*w], lrtJitter)
 }
 
 // lrtBackward is the reverse of lrtForward: with t = dout⊙ζ/(2 sqrt δ) it adds
@@ -155,9 +152,7 @@ func (m *Machine) lrtBackward(i int, gMu, gSig2, mu, ga []float64) {
 	g, a := m.gval[i], m.val[n.a]
 	sd, z := m.sd[i][:rows*w], m.zeta[i][:rows*w]
 	t := m.tbuf[:rows*w]
-	for j, v := range g {
-		t[j] = 0.5 * v * z[j] / sd[j]
-	}
+	vec.HalfMulDiv(t, g[:rows*w], z, sd)
 	gemm(true, false, in, w, rows, 1, a, in, g, w, 1, gMu[n.wOff:], w)
 	gemm(true, false, in, w, rows, 1, m.a2[i], in, t, w, 1, gSig2[n.wOff:], w)
 	if n.bOff >= 0 {
@@ -170,8 +165,5 @@ func (m *Machine) lrtBackward(i int, gMu, gSig2, mu, ga []float64) {
 	gemm(false, true, rows, in, w, 1, g, w, mu[n.wOff:], w, 1, ga, in)
 	u := m.ubuf[:rows*in]
 	gemm(false, true, rows, in, w, 1, t, w, m.sig2[n.wOff:], w, 0, u, in)
-	a = a[:rows*in]
-	for j, v := range u {
-		ga[j] += 2 * a[j] * v
-	}
+	vec.AddMul2(ga[:rows*in], a[:rows*in], u)
 }

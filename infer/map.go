@@ -3,6 +3,7 @@ package infer
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -80,6 +81,7 @@ func (m MAP) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) 
 	}
 	st := &mapState{p: p, theta: theta, grad: make([]float64, p.Dim),
 		opt: newOptimizer(m.Optimizer, p.Dim, m.LR, m.Momentum)}
+	st.fuseNormalPrior()
 	l := newLoop("map", m.Epochs, m.Batch, p.N)
 	if err := l.run(ctx, rng, obs, st.step); err != nil {
 		return nil, err
@@ -93,6 +95,30 @@ type mapState struct {
 	theta []float64
 	grad  []float64
 	opt   optimizer
+
+	// With Adam and a normal prior (PriorLoc and PriorScale set) the step
+	// forms the prior's gradient inside the optimizer's pass, from the
+	// prior location and precision 1/scale², instead of calling
+	// NegLogPrior: one pass over the parameters instead of three, which
+	// on the MNIST-size MLP (269k parameters, memory-bound) saves about a
+	// tenth of the epoch. priorConst is Σ log scale + Dim·½log 2π.
+	ploc, pprec []float64
+	priorConst  float64
+}
+
+// fuseNormalPrior sets up the fused step when it applies.
+func (s *mapState) fuseNormalPrior() {
+	p := s.p
+	if _, isAdam := s.opt.(*adam); !isAdam || p.PriorLoc == nil || p.NegLogPrior == nil {
+		return
+	}
+	s.ploc = p.PriorLoc
+	s.pprec = make([]float64, p.Dim)
+	for j, sc := range p.PriorScale {
+		s.pprec[j] = 1 / (sc * sc)
+		s.priorConst += math.Log(sc)
+	}
+	s.priorConst += float64(p.Dim) * 0.5 * log2Pi
 }
 
 // step takes one optimiser step on the rows idx. The gradient of
@@ -103,6 +129,17 @@ func (s *mapState) step(idx []int) (loss, badGrad float64) {
 	p, g := s.p, s.grad
 	n, b := float64(p.N), float64(len(idx))
 	loss = p.NegLogLik(g, s.theta, idx) / b
+	if s.ploc != nil {
+		if !isFinite(loss) {
+			return loss, 0
+		}
+		sumsq, ok := s.opt.(*adam).stepNormalPrior(s.theta, g, n/b, s.ploc, s.pprec, 1/n)
+		loss += (0.5*sumsq + s.priorConst) / n
+		if !ok {
+			return loss, firstNonFinite(g)
+		}
+		return loss, 0
+	}
 	c := 1 / b
 	if p.NegLogPrior != nil {
 		nb := n / b

@@ -65,6 +65,18 @@ func (a *adam) step(x, g []float64, c float64) bool {
 	return vec.Adam(x, g[:len(x)], a.m[:len(x)], a.v[:len(x)], b1, b2, (1-b1)*c, (1-b2)*c*c, stepSize, invSqrtBC2, a.eps)
 }
 
+// stepNormalPrior is step on the gradient nb·g + (x - loc)·prec (see
+// vec.AdamNormalPrior), scaled by c as step scales g. It returns
+// Σ (x - loc)²·prec before the update.
+func (a *adam) stepNormalPrior(x, g []float64, nb float64, loc, prec []float64, c float64) (float64, bool) {
+	a.b1t *= a.b1
+	a.b2t *= a.b2
+	stepSize := a.lr / (1 - a.b1t)
+	invSqrtBC2 := 1 / math.Sqrt(1-a.b2t)
+	b1, b2 := a.b1, a.b2
+	return vec.AdamNormalPrior(x, g[:len(x)], a.m[:len(x)], a.v[:len(x)], loc, prec, nb, b1, b2, (1-b1)*c, (1-b2)*c*c, stepSize, invSqrtBC2, a.eps)
+}
+
 // sgd is stochastic gradient descent with heavy-ball momentum in PyTorch's
 // form: buf = β·buf + g; x -= lr·buf. With β = 0 it is plain SGD.
 type sgd struct {

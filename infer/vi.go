@@ -184,6 +184,9 @@ func (s *viState) transform() {
 // step takes one optimiser step on the rows idx and returns the per-example
 // negative ELBO estimate before the step.
 func (s *viState) step(idx []int) (loss, badGrad float64) {
+	if s.lrt && s.closed && s.samples == 1 {
+		return s.stepLRT(idx)
+	}
 	p, d := s.p, s.d
 	nS := float64(s.samples)
 	likScale := 1 / (float64(len(idx)) * nS) // E_q[NLL]/B, averaged over samples
@@ -278,6 +281,46 @@ func (s *viState) step(idx []int) (loss, badGrad float64) {
 		gsig[j] *= sg
 	}
 
+	loss = klScale*kl + likScale*nll
+	if !isFinite(loss) {
+		return loss, 0
+	}
+	if !s.opt.step(s.w, s.g, 1) {
+		return loss, firstNonFinite(s.g)
+	}
+	return loss, 0
+}
+
+// stepLRT is step for the common case, one local-reparameterisation draw
+// and the closed-form KL, with the passes over the parameters that follow
+// the likelihood fused into one: the gradients in μ and ρ are assigned
+// (likelihood, KL and the chain through sigmoid(ρ) at once) while the KL is
+// summed. The arithmetic, and so every number, is step's.
+func (s *viState) stepLRT(idx []int) (loss, badGrad float64) {
+	p, d := s.p, s.d
+	likScale := 1 / float64(len(idx)) // E_q[NLL]/B
+	klScale := s.kw / float64(p.N)    // KLWeight·KL/N
+	mu, sigma, sig := s.mu, s.sigma[:d], s.sig[:d]
+	gmu, gsig := s.gmu, s.gsig[:d]
+	tmu, tsig := s.tmu[:d], s.tsig[:d]
+	ploc, pprec := s.ploc[:d], s.pprec[:d]
+
+	s.transform()
+	nll := p.VarNegLogLik(tmu, tsig, mu, sigma, idx, s.rng)
+	sum, prod, exp := 0.0, 1.0, 0
+	for j, m := range mu {
+		sg, pr := sigma[j], pprec[j]
+		diff := m - ploc[j]
+		sum += 0.5 * (sg*sg + diff*diff) * pr
+		if prod *= sg; prod < 0x1p-500 || prod > 0x1p500 {
+			var k int
+			prod, k = math.Frexp(prod)
+			exp += k
+		}
+		gmu[j] = likScale*tmu[j] + klScale*diff*pr
+		gsig[j] = (likScale*tsig[j] + klScale*(sg*pr-1/sg)) * sig[j]
+	}
+	kl := s.sumLogScale + sum - (math.Log(prod) + float64(exp)*math.Ln2) - 0.5*float64(d)
 	loss = klScale*kl + likScale*nll
 	if !isFinite(loss) {
 		return loss, 0

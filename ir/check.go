@@ -69,12 +69,17 @@ func (s *Scope) Apply(st Stmt) {
 		s.set(st.Test, DataT)
 	case *BindValue:
 		s.set(st.Name, st.Type)
+	case *BindWeights:
+		s.set(st.Name, WeightsT)
 	case *BindPosterior:
 		s.set(st.Name, PosteriorT)
 		s.notePosterior(st)
 	case *DefineModel:
 		s.set(st.Model.Name, ModelT)
 		s.models[st.Model.Name] = st
+	case *MatchPrior:
+		s.set(st.Name, ModelT)
+		s.models[st.Name] = st.Define
 	}
 }
 
@@ -196,12 +201,10 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 	case *parser.PredictStmt:
 		return c.predict(s)
 	case *parser.SaveStmt:
-		post := c.postRef(s.Value)
-		path, ok := c.stringLit(s.Path, "file name")
-		if post == nil || !ok {
-			return nil
+		if c.savesData(s) {
+			return c.saveData(s)
 		}
-		return &Save{Post: post, Path: path, Span: s.Sp}
+		return c.save(s)
 	case *parser.OODStmt:
 		return c.ood(s)
 	case *parser.PlotStmt:
@@ -209,8 +212,9 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 	case *parser.StudentStmt:
 		return c.student(s)
 	case *parser.WeightsStmt:
-		c.errorf(s.Span(), source.Type, "this statement is not supported yet")
-		return nil
+		return c.weights(s)
+	case *parser.ModelBindStmt:
+		return c.modelBind(s)
 	case *parser.ExprStmt:
 		return c.show(s)
 	}
@@ -440,11 +444,15 @@ func (c *checker) dataExpr(e parser.Expr) DataExpr {
 			return c.csv(e)
 		case "where":
 			return c.where(e)
+		case "simulate":
+			return c.simulate(e)
+		case "gmm_prior":
+			return c.gmmPrior(e)
 		case "split":
 			c.errorf(e.Sp, source.Type, "split(...) yields two data sets: write `let train, test = split(...)`")
 			return nil
 		}
-		c.unknown(e.Fun, "data function", []string{"csv", "where", "split"})
+		c.unknown(e.Fun, "data function", []string{"csv", "where", "split", "simulate", "gmm_prior"})
 		return nil
 	}
 	c.errorf(e.Span(), source.Type, "expected a data set (csv(...), where(...), or a data name)")
@@ -683,7 +691,7 @@ func (c *checker) postRef(e parser.Expr) *PosteriorRef {
 	return &PosteriorRef{r}
 }
 
-var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class"}
+var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "trainable", "stored"}
 
 func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 	out := &Evaluate{Span: s.Sp}
@@ -786,7 +794,7 @@ func (c *checker) ood(s *parser.OODStmt) Stmt {
 	return st
 }
 
-var plotKinds = []string{"band", "samples", "reliability", "histogram", "training"}
+var plotKinds = []string{"band", "samples", "reliability", "histogram", "training", "prior_samples"}
 
 func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	path, okP := c.stringLit(s.Path, "plot file")
@@ -798,6 +806,9 @@ func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	if !ok {
 		c.errorf(s.Plot.Span(), source.Type, "expected a picture: %s", strings.Join(plotKinds, ", "))
 		return nil
+	}
+	if call.Fun.Name == "prior_samples" {
+		return c.plotPriors(s, call, path, okP)
 	}
 	st := &Plot{Kind: PlotKind(call.Fun.Name), Path: path, Points: 200, N: 20, Span: s.Sp}
 	var a map[string]parser.Expr
@@ -1019,6 +1030,9 @@ func (c *checker) show(s *parser.ExprStmt) Stmt {
 		return &Show{Ref: Ref{Type: NumberT}, Num: x.Value, Span: x.Sp}
 	case *parser.String:
 		return &Show{Ref: Ref{Type: StringT}, Str: x.Value, Span: x.Sp}
+	case *parser.Match:
+		c.errorf(s.Span(), source.Type, "a matched prior makes a model: bind it with model NAME = match prior of ...")
+		return nil
 	}
 	c.errorf(s.Span(), source.Type, "an expression on its own must be a name or a literal")
 	return nil

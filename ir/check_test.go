@@ -2,6 +2,7 @@ package ir
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,11 +13,24 @@ import (
 
 var errorComment = regexp.MustCompile(`# ERROR "((?:[^"\\]|\\.)*)"`)
 
-// TestErrorScripts checks each chunk of testdata/errors.bl: every line
-// marked with # ERROR "regex" must carry a matching error, and no other
-// errors may occur (go/parser's compareErrors discipline).
+// TestErrorScripts checks each chunk of testdata/*.bl: every line marked
+// with # ERROR "regex" must carry a matching error, and no other errors
+// may occur (go/parser's compareErrors discipline). In a chunk, a name
+// declared by a line "# weights NAME" is bound as a weights value.
 func TestErrorScripts(t *testing.T) {
-	src, err := os.ReadFile("testdata/errors.bl")
+	files, err := filepath.Glob("testdata/*.bl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no error scripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) { errorScript(t, file) })
+	}
+}
+
+var weightsDecl = regexp.MustCompile(`(?m)^# weights (\w+)$`)
+
+func errorScript(t *testing.T, file string) {
+	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +47,11 @@ func TestErrorScripts(t *testing.T) {
 			t.Errorf("chunk %d does not parse: %v", i, err)
 			continue
 		}
-		_, err = Check(f, NewScope(), &Config{Methods: []string{"map", "vi"}})
+		scope := NewScope()
+		for _, m := range weightsDecl.FindAllStringSubmatch(chunk, -1) {
+			scope.Bind(m[1], WeightsT)
+		}
+		_, err = Check(f, scope, &Config{Methods: []string{"map", "vi"}})
 		var got source.List
 		if err != nil {
 			got = err.(source.List)

@@ -1,7 +1,6 @@
 package ir
 
 import (
-	"fmt"
 	"math"
 	"sort"
 
@@ -15,7 +14,8 @@ type modelBuilder struct {
 	m       *Model
 	names   map[string]int // model-local name -> node ID
 	params  map[string]bool
-	dense   int
+	dense   int             // dense layers so far: the default names dense0, dense1, ...
+	layers  map[string]bool // layer names used so far
 	wPrior  Prior
 	bPrior  Prior
 	wScaled bool
@@ -293,61 +293,20 @@ func (b *modelBuilder) call(e *parser.Call) (int, bool) {
 	if e.Fun.Name == "dense" {
 		return b.denseLayer(e)
 	}
-	cands := []string{"dense"}
+	if _, ok := learnableActs[e.Fun.Name]; ok {
+		return b.learnableAct(e)
+	}
+	if contains(adapterKinds, e.Fun.Name) {
+		b.c.errorf(e.Sp, source.Type, "an adapter is an argument of the frozen layer it adapts: dense(x, 128, from: base.h1, frozen, adapter: %s(rank: 4))", e.Fun.Name)
+		return 0, false
+	}
+	cands := []string{"dense", "rational", "periodic"}
 	for n := range Acts() {
 		cands = append(cands, n)
 	}
 	sort.Strings(cands)
 	b.c.unknown(e.Fun, "layer or activation", cands)
 	return 0, false
-}
-
-func (b *modelBuilder) denseLayer(e *parser.Call) (int, bool) {
-	a := b.c.args(e, []string{"input", "units"}, []string{"prior", "bias_prior", "bias"})
-	if a == nil {
-		return 0, false
-	}
-	x, okX := b.expr(a["input"])
-	units, okU := b.c.integer(a["units"], "dense units")
-	if okU && units < 1 {
-		b.c.errorf(a["units"].Span(), source.Shape, "dense needs at least one unit")
-		okU = false
-	}
-	wPrior, wScaled := b.wPrior, b.wScaled
-	bPrior := b.bPrior
-	ok := okX && okU
-	if p, has := a["prior"]; has {
-		pr, okP := b.prior(p)
-		wPrior, wScaled, ok = pr, false, ok && okP
-	}
-	if p, has := a["bias_prior"]; has {
-		pr, okP := b.prior(p)
-		bPrior, ok = pr, ok && okP
-	}
-	useBias := true
-	if v, has := a["bias"]; has {
-		bb, okB := b.c.boolLit(v, "bias")
-		useBias, ok = bb, ok && okB
-	}
-	if !ok {
-		return 0, false
-	}
-	in := b.m.Nodes[x]
-	if !in.Batch {
-		b.c.errorf(a["input"].Span(), source.Shape, "dense needs a per-example input (derived from %q)", b.m.InputName)
-		return 0, false
-	}
-	name := fmt.Sprintf("dense%d", b.dense)
-	b.dense++
-	if wScaled {
-		wPrior.Scale /= math.Sqrt(float64(in.Width))
-	}
-	w := b.addParam(&Param{Name: name + ".w", Role: Weight, Rows: in.Width, Cols: units, Prior: wPrior, FanIn: in.Width, Span: e.Sp})
-	bi := -1
-	if useBias {
-		bi = b.addParam(&Param{Name: name + ".b", Role: Bias, Rows: 1, Cols: units, Prior: bPrior, FanIn: 1, Span: e.Sp})
-	}
-	return b.add(&Node{Op: OpDense, Args: []int{x}, W: w, B: bi, Batch: true, Width: units, Span: e.Sp}), true
 }
 
 func (b *modelBuilder) likelihood(s *parser.ObserveStmt) {

@@ -11,9 +11,14 @@ type Model struct {
 	InputName  string
 	InputWidth int
 	Params     []*Param
-	Nodes      []*Node // Nodes[i].ID == i; arguments always precede their users
+	Consts     []*Const // frozen tensors: numbers of the model that are not parameters
+	Layers     []*Layer // the dense layers as written, in order
+	Nodes      []*Node  // Nodes[i].ID == i; arguments always precede their users
 	Lik        *Likelihood
 	Span       source.Span
+	// Activations are the learnable activations (rational, periodic), in
+	// order; each owns one parameter block (see activation.go).
+	Activations []*Activation
 }
 
 // Role says what a parameter is for; it selects the default prior and the
@@ -22,12 +27,20 @@ type Role int
 
 // Parameter roles.
 const (
-	Weight Role = iota // a dense layer's weight matrix, In x Out
-	Bias               // a dense layer's bias row, 1 x Out
-	Scalar             // a free parameter declared with `param`, 1 x Cols
+	Weight  Role = iota // a dense layer's weight matrix, In x Out
+	Bias                // a dense layer's bias row, 1 x Out
+	Scalar              // a free parameter declared with `param`, 1 x Cols
+	LoRAA               // a LoRA adapter's A, In x r: Kaiming-uniform start, as PEFT
+	LoRAB               // a LoRA adapter's B, r x Out: zero start
+	LoRAXSR             // a LoRA-XS adapter's core R, r x r: N(0, 1e-5²) start
 )
 
-func (r Role) String() string { return [...]string{"weight", "bias", "param"}[r] }
+func (r Role) String() string {
+	return [...]string{"weight", "bias", "param", "lora.a", "lora.b", "lora_xs.r"}[r]
+}
+
+// Adapter reports whether the role belongs to an adapter's parameters.
+func (r Role) Adapter() bool { return r == LoRAA || r == LoRAB || r == LoRAXSR }
 
 // Param is a block of trainable numbers. Params are laid out one after the
 // other, row-major, in the flat parameter vector the inference backends see:
@@ -38,7 +51,8 @@ type Param struct {
 	Rows, Cols int
 	Offset     int
 	Prior      Prior
-	FanIn      int // inputs feeding one output unit (Rows for a weight); 1 otherwise
+	FanIn      int    // inputs feeding one output unit (Rows for a weight); 1 otherwise
+	Init       *Const // the tensor θ starts from (a layer written with from: and not frozen), or nil
 	Span       source.Span
 }
 
@@ -72,20 +86,21 @@ type Op int
 
 // Operations. Arguments are node IDs in Node.Args.
 const (
-	OpInput Op = iota // the model input, Batch x InputWidth
-	OpConst           // a scalar constant Value, 1 x 1
-	OpParam           // the value of Param as a row, 1 x Cols (a `param` declared scalar/vector)
-	OpDense           // Args[0] (Batch x In) times Param W (In x Out) plus Param B (1 x Out)
-	OpAct             // Act applied elementwise to Args[0]
-	OpAdd             // Args[0] + Args[1], broadcasting rows and columns of size 1
-	OpSub             // Args[0] - Args[1], broadcasting
-	OpMul             // Args[0] * Args[1] elementwise, broadcasting
-	OpDiv             // Args[0] / Args[1] elementwise, broadcasting
-	OpNeg             // -Args[0]
-	OpIndex           // column Col of Args[0], Batch x 1
+	OpInput  Op = iota // the model input, Batch x InputWidth
+	OpConst            // a scalar constant Value, 1 x 1
+	OpParam            // the value of Param as a row, 1 x Cols (a `param` declared scalar/vector)
+	OpDense            // Args[0] (Batch x In) times Param W (In x Out) plus Param B (1 x Out)
+	OpAct              // Act applied elementwise to Args[0]
+	OpAdd              // Args[0] + Args[1], broadcasting rows and columns of size 1
+	OpSub              // Args[0] - Args[1], broadcasting
+	OpMul              // Args[0] * Args[1] elementwise, broadcasting
+	OpDiv              // Args[0] / Args[1] elementwise, broadcasting
+	OpNeg              // -Args[0]
+	OpIndex            // column Col of Args[0], Batch x 1
+	OpFrozen           // Args[0] (Batch x In) times Const W (In x Out) plus Const B (1 x Out; B may be -1): a dense layer with frozen weights
 )
 
-var opNames = [...]string{"input", "const", "param", "dense", "act", "add", "sub", "mul", "div", "neg", "index"}
+var opNames = [...]string{"input", "const", "param", "dense", "act", "add", "sub", "mul", "div", "neg", "index", "frozen"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -122,7 +137,7 @@ type Node struct {
 	ID    int
 	Op    Op
 	Args  []int
-	W, B  int     // OpDense: indices into Model.Params (B may be -1: no bias); OpParam: W
+	W, B  int     // OpDense: indices into Model.Params (B may be -1: no bias); OpParam: W; OpFrozen: indices into Model.Consts
 	Act   Act     // OpAct
 	Value float64 // OpConst
 	Col   int     // OpIndex

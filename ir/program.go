@@ -19,9 +19,10 @@ const (
 	DataT
 	ModelT
 	PosteriorT
+	WeightsT // named tensors: `weights NAME = load(...)` or point(...)
 )
 
-var typeNames = [...]string{"invalid", "number", "string", "data", "model", "posterior"}
+var typeNames = [...]string{"invalid", "number", "string", "data", "model", "posterior", "weights"}
 
 func (t Type) String() string { return typeNames[t] }
 

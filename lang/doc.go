@@ -2,7 +2,8 @@
 // statement in a Session, wiring the stages together — parser (text to AST),
 // ir (names, types, shapes), compile (gonum kernels) and infer (pluggable
 // inference backends) — and holds the values a script binds: data sets,
-// models and posteriors.
+// models, posteriors and weights (named tensors for fine-tuning, *Weights;
+// Session.SetWeights hands them over from Go).
 //
 // A Session reports what statements produce through Config.Emit (tables of
 // metrics, predictions, files written) and fitting progress through

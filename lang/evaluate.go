@@ -45,6 +45,9 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		row := TableRow{Label: r.Name}
 		for _, m := range st.Metrics {
 			v, err := computeMetric(m, pred, d)
+			if c, ok := countMetric(m, p); ok {
+				v, err = c, nil
+			}
 			if err != nil {
 				return x.errorf(m.Span, source.Type, "%s for posterior %s: %v", m.Name, r.Name, err)
 			}

@@ -88,7 +88,7 @@ func (s *Session) Builtins() []string {
 		"student_t", "categorical", "bernoulli", "poisson", "weights", "biases", "fan_in",
 		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class",
 		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false",
-		"dirichlet", "softmax")
+		"dirichlet", "softmax", "lora", "lora_xs", "point", "frozen", "trainable", "stored")
 	for a := range ir.Acts() {
 		out = append(out, a)
 	}

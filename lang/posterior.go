@@ -44,12 +44,13 @@ type Posterior struct {
 // meta is what a saved posterior carries besides its numbers, so a file is
 // self-contained: the model's source is re-checked and compiled on load.
 type meta struct {
-	Format    int         `json:"format"`
-	ModelText string      `json:"model"`
-	Scaler    data.Scaler `json:"scaler"`
-	Classes   []string    `json:"classes,omitempty"`
-	XNames    []string    `json:"x_names"`
-	YName     string      `json:"y_name"`
+	Format     int         `json:"format"`
+	ModelText  string      `json:"model"`
+	Scaler     data.Scaler `json:"scaler"`
+	Classes    []string    `json:"classes,omitempty"`
+	XNames     []string    `json:"x_names"`
+	YName      string      `json:"y_name"`
+	frozenMeta             // a model with frozen weights: its constants (weights.go)
 }
 
 func (x *executor) posterior(name string, e ir.PosteriorExpr) (*Posterior, error) {
@@ -75,7 +76,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := e.Model
+	m, modelText := x.s.resolveModel(e.Model, e.ModelText)
 	if err := checkFitData(x, e, d); err != nil {
 		return nil, err
 	}
@@ -103,10 +104,15 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if d.Standardize {
 		scaler = data.FitScaler(d, scaleY)
 	}
-	xs := mat.DenseCopyOf(d.X)
-	scaler.TransformX(xs, xs)
-	ys := append([]float64(nil), d.Y...)
-	scaler.TransformY(ys, ys)
+	// Unstandardised data is used where it lies (nothing writes to a
+	// Problem's rows): a copy would double the peak memory of a large set.
+	xs, ys := d.X, d.Y
+	if d.Standardize {
+		xs = mat.DenseCopyOf(d.X)
+		scaler.TransformX(xs, xs)
+		ys = append([]float64(nil), d.Y...)
+		scaler.TransformY(ys, ys)
+	}
 
 	problem := newProblem(prog, xs, ys)
 	var mu sync.Mutex // members of composite methods report concurrently
@@ -129,7 +135,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
 	p := &Posterior{
-		Posterior: post, Model: m, ModelText: e.ModelText, Scaler: scaler,
+		Posterior: post, Model: m, ModelText: modelText, Scaler: scaler,
 		Classes: d.Classes, XNames: d.XNames, YName: d.YName, FitTime: time.Since(start),
 		Trace: trace, prog: prog, problem: newProblem(prog, nil, nil),
 	}
@@ -138,6 +144,8 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		stored = sn.StoredNumbers()
 	}
 	summary := &FitSummary{Method: post.Method(), Model: m.Name, Params: m.Dim(), Stored: stored, Rows: d.Rows(), Seconds: p.FitTime.Seconds()}
+	counts := m.Counts()
+	summary.Adapters, summary.Frozen = counts.Adapters, counts.Frozen
 	if err := x.diagnose(summary, post, problem, xs); err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
@@ -185,6 +193,9 @@ func inferArg(a ir.Arg) infer.Arg {
 func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
 	m := e.Model
 	sp := e.Span
+	if m.Dim() == 0 {
+		return x.errorf(sp, source.Type, "model %s has no trainable parameters: every layer is frozen (give one an adapter, or add a trainable layer)", m.Name)
+	}
 	if d.Width() != m.InputWidth {
 		return x.errorf(sp, source.Shape, "model %s takes %d input features but the data has %d (%s)", m.Name, m.InputWidth, d.Width(), abbreviate(d.XNames, 6))
 	}
@@ -259,7 +270,11 @@ func (x *executor) save(st *ir.Save) error {
 
 // metaBlob is what a saved posterior carries besides its numbers.
 func (p *Posterior) metaBlob() ([]byte, error) {
-	return json.Marshal(meta{Format: 1, ModelText: p.ModelText, Scaler: p.Scaler, Classes: p.Classes, XNames: p.XNames, YName: p.YName})
+	fm, err := newFrozenMeta(p)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(meta{Format: 1, ModelText: p.ModelText, Scaler: p.Scaler, Classes: p.Classes, XNames: p.XNames, YName: p.YName, frozenMeta: fm})
 }
 
 func (x *executor) load(e *ir.Load) (*Posterior, error) {
@@ -276,7 +291,7 @@ func (x *executor) load(e *ir.Load) (*Posterior, error) {
 	if err != nil {
 		return nil, x.errorf(e.Span, source.Data, "%s: the stored model does not parse: %v", path, err)
 	}
-	prog, err := ir.Check(f, ir.NewScope(), nil)
+	prog, err := ir.Check(f, md.scope(), nil)
 	if err != nil || len(prog.Stmts) != 1 {
 		return nil, x.errorf(e.Span, source.Data, "%s: the stored model does not check: %v", path, err)
 	}
@@ -284,7 +299,11 @@ func (x *executor) load(e *ir.Load) (*Posterior, error) {
 	if !ok {
 		return nil, x.errorf(e.Span, source.Data, "%s: the stored model is not a model", path)
 	}
-	cp, err := x.s.program(def.Model)
+	consts, err := md.values(def.Model)
+	if err != nil {
+		return nil, x.errorf(e.Span, source.Data, "%s: %v", path, err)
+	}
+	cp, err := x.s.programWith(def.Model, consts)
 	if err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
@@ -307,7 +326,7 @@ func abbreviate(names []string, n int) string {
 
 func describeModel(m *ir.Model) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "model %s(%s: %d): %d parameters, likelihood %s\n", m.Name, m.InputName, m.InputWidth, m.Dim(), m.Lik.Family)
+	fmt.Fprintf(&b, "model %s(%s: %d): %s, likelihood %s%s\n", m.Name, m.InputName, m.InputWidth, modelCounts(m), m.Lik.Family, describeLayers(m))
 	for _, p := range m.Params {
 		fmt.Fprintf(&b, "  %-12s %4d x %-4d %s(%g, %.4g)\n", p.Name, p.Rows, p.Cols, p.Prior.Family, p.Prior.Loc, p.Prior.Scale)
 	}

@@ -20,16 +20,21 @@ type Result struct {
 
 	// Distill describes a student trained by `student NAME = distill ...`.
 	Distill *DistillSummary `json:"distill,omitempty"`
+
+	// Match describes a prior matched by `model NAME = match prior of ...`.
+	Match *MatchSummary `json:"match,omitempty"`
 }
 
 // FitSummary describes a finished fit.
 type FitSummary struct {
-	Method  string  `json:"method"`
-	Model   string  `json:"model"`
-	Params  int     `json:"params"`
-	Stored  int     `json:"stored"` // numbers the posterior keeps
-	Rows    int     `json:"rows"`
-	Seconds float64 `json:"seconds"`
+	Method   string  `json:"method"`
+	Model    string  `json:"model"`
+	Params   int     `json:"params"`             // trainable: the length of θ
+	Adapters int     `json:"adapters,omitempty"` // of Params, the adapters' numbers
+	Frozen   int     `json:"frozen,omitempty"`   // frozen weights the model computes with
+	Stored   int     `json:"stored"`             // numbers the posterior keeps
+	Rows     int     `json:"rows"`
+	Seconds  float64 `json:"seconds"`
 	// Chains only: the largest split-R̂ and the smallest bulk ESS over the
 	// predictions at up to 256 training inputs, and a warning when the
 	// chains disagree (R̂ > 1.05).
@@ -56,7 +61,11 @@ func (r Result) Format(w io.Writer) {
 	switch r.Kind {
 	case "fit":
 		f := r.Fit
-		fmt.Fprintf(w, "fitted %s: %s on %d rows, %d parameters, %d stored numbers, %.2fs\n", r.Name, f.Method, f.Rows, f.Params, f.Stored, f.Seconds)
+		params := fmt.Sprintf("%d parameters", f.Params)
+		if f.Frozen > 0 || f.Adapters > 0 {
+			params = fmt.Sprintf("%d trainable parameters (%d in adapters, %d frozen)", f.Params, f.Adapters, f.Frozen)
+		}
+		fmt.Fprintf(w, "fitted %s: %s on %d rows, %s, %d stored numbers, %.2fs\n", r.Name, f.Method, f.Rows, params, f.Stored, f.Seconds)
 		if f.Rhat > 0 {
 			fmt.Fprintf(w, "  chains: max split-R̂ %.3f, min bulk ESS %.0f (predictions at up to %d training inputs)\n", f.Rhat, f.ESS, diagnoseRows)
 		}
@@ -67,6 +76,11 @@ func (r Result) Format(w io.Writer) {
 		r.Distill.format(w, r.Name)
 	case "save":
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
+	case "match":
+		r.Table.Format(w)
+		if r.Text != "" {
+			fmt.Fprintln(w, r.Text)
+		}
 	case "write":
 		fmt.Fprintln(w, r.Text)
 	case "evaluate", "predict", "ood":

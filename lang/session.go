@@ -50,6 +50,7 @@ type Session struct {
 	methods  infer.Registry
 	values   map[string]any
 	compiled map[*ir.Model]*compile.Program
+	matched  map[*ir.Model]*ir.DefineModel // stand-ins of matched models (match.go)
 	history  []entry
 }
 
@@ -121,7 +122,7 @@ func (s *Session) exec(ctx context.Context, prog *ir.Program) error {
 func (s *Session) Names() []string { return s.scope.Names() }
 
 // Value returns the Go value bound to name: *data.Dataset, *Posterior,
-// *ir.DefineModel, float64 or string.
+// *ir.DefineModel, *Weights, float64 or string.
 func (s *Session) Value(name string) (any, bool) {
 	v, ok := s.values[name]
 	return v, ok
@@ -243,6 +244,16 @@ func (x *executor) stmt(st ir.Stmt) error {
 		return x.plot(st)
 	case *ir.Show:
 		x.show(st)
+	case *ir.MatchPrior:
+		return x.match(st)
+	case *ir.SaveData:
+		return x.saveData(st)
+	case *ir.PlotPriors:
+		return x.plotPriors(st)
+	case *ir.BindWeights:
+		return x.bindWeights(st)
+	case *ir.SaveWeights:
+		return x.saveWeights(st)
 	default:
 		return x.errorf(ir.Span(st), source.Runtime, "statement %T is not executable", st)
 	}
@@ -253,7 +264,7 @@ func (s *Session) program(m *ir.Model) (*compile.Program, error) {
 	if p, ok := s.compiled[m]; ok {
 		return p, nil
 	}
-	p, err := compile.Compile(m)
+	p, err := s.compileModel(m)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +303,10 @@ func (x *executor) data(e ir.DataExpr) (*data.Dataset, error) {
 			return nil, x.errorf(e.Span, source.Data, "no rows satisfy %s %s %v", e.Column, e.Op, e.Value)
 		}
 		return d, nil
+	case *ir.Simulate:
+		return x.simulate(e)
+	case *ir.GMMPriorData:
+		return x.gmmPrior(e)
 	}
 	return nil, fmt.Errorf("unknown data expression %T", e)
 }
@@ -329,6 +344,8 @@ func (s *Session) Describe(name string) string {
 		return fmt.Sprintf("data %s: %d rows, %d features (%s), target %s (%s)", name, v.Rows(), v.Width(), abbreviate(v.XNames, 6), v.YName, kind)
 	case *ir.DefineModel:
 		return describeModel(v.Model)
+	case *Weights:
+		return v.describe(name)
 	case *Posterior:
 		return fmt.Sprintf("posterior %s: %s over model %s, %d parameters, fitted in %s", name, v.Method(), v.Model.Name, v.Model.Dim(), v.FitTime.Round(time.Millisecond))
 	case float64:

@@ -100,6 +100,16 @@ type (
 		Method  Expr
 		Sp      source.Span
 	}
+	// Match is `match prior of Model to Target over Points using Method`:
+	// the model with its prior scales (and learnable activations) fitted so
+	// that its function-space prior matches a Gaussian process.
+	Match struct {
+		Model  *Ident
+		Target Expr // gp(KERNEL)
+		Over   Expr // uniform(lo, hi, n)
+		Method Expr // w2(settings)
+		Sp     source.Span
+	}
 	// Fit is `fit Model on Data using Method`.
 	Fit struct {
 		Model  *Ident
@@ -136,6 +146,13 @@ type (
 		Input *Ident
 		Width *Number
 		Body  []ModelStmt
+		Sp    source.Span
+	}
+	// ModelBindStmt is `model Name = Value`: a model made from another, as
+	// by match.
+	ModelBindStmt struct {
+		Name  *Ident
+		Value Expr
 		Sp    source.Span
 	}
 	// PosteriorStmt is `posterior Name = Value`.
@@ -241,6 +258,7 @@ func (x *Index) Span() source.Span   { return x.Sp }
 func (x *Field) Span() source.Span   { return x.Sp }
 func (x *Fit) Span() source.Span     { return x.Sp }
 func (x *Distill) Span() source.Span { return x.Sp }
+func (x *Match) Span() source.Span   { return x.Sp }
 func (x *Arg) Span() source.Span     { return x.Sp }
 
 func (*Ident) exprNode()   {}
@@ -255,6 +273,7 @@ func (*Index) exprNode()   {}
 func (*Field) exprNode()   {}
 func (*Fit) exprNode()     {}
 func (*Distill) exprNode() {}
+func (*Match) exprNode()   {}
 
 func (s *DataStmt) Span() source.Span      { return s.Sp }
 func (s *LetStmt) Span() source.Span       { return s.Sp }
@@ -268,6 +287,7 @@ func (s *PlotStmt) Span() source.Span      { return s.Sp }
 func (s *WeightsStmt) Span() source.Span   { return s.Sp }
 func (s *StudentStmt) Span() source.Span   { return s.Sp }
 func (s *ExprStmt) Span() source.Span      { return s.X.Span() }
+func (s *ModelBindStmt) Span() source.Span { return s.Sp }
 
 func (*DataStmt) stmtNode()      {}
 func (*LetStmt) stmtNode()       {}
@@ -281,6 +301,7 @@ func (*PlotStmt) stmtNode()      {}
 func (*WeightsStmt) stmtNode()   {}
 func (*StudentStmt) stmtNode()   {}
 func (*ExprStmt) stmtNode()      {}
+func (*ModelBindStmt) stmtNode() {}
 
 func (s *PriorStmt) Span() source.Span   { return s.Sp }
 func (s *ParamStmt) Span() source.Span   { return s.Sp }

@@ -149,6 +149,8 @@ func (p *printer) stmt(s Stmt) {
 		}
 		p.leading(s.Sp.End.Offset-1, prevEnd, "  ")
 		w.WriteString("}")
+	case *ModelBindStmt:
+		w.WriteString("model " + s.Name.Name + " = " + expr(s.Value, levelFit))
 	case *PosteriorStmt:
 		w.WriteString("posterior " + s.Name.Name + " = " + expr(s.Value, levelFit))
 	case *EvaluateStmt:
@@ -223,7 +225,7 @@ const (
 
 func level(e Expr) int {
 	switch e := e.(type) {
-	case *Fit, *Distill:
+	case *Fit, *Distill, *Match:
 		return levelFit
 	case *Call:
 		if e.Piped {
@@ -309,6 +311,8 @@ func exprText(e Expr) string {
 		return expr(e.X, levelPostfix) + "." + e.Name.Name
 	case *Distill:
 		return "distill " + e.Teacher.Name + " into " + expr(e.Into, levelPostfix) + " on " + expr(e.Data, levelPipe) + " using " + expr(e.Method, levelPostfix)
+	case *Match:
+		return "match prior of " + e.Model.Name + " to " + expr(e.Target, levelPostfix) + " over " + expr(e.Over, levelPostfix) + " using " + expr(e.Method, levelPostfix)
 	case *Fit:
 		return "fit " + e.Model.Name + " on " + expr(e.Data, levelPipe) + " using " + expr(e.Method, levelPostfix)
 	}

@@ -13,6 +13,7 @@ var keywords = []string{
 	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
 	"using", "evaluate", "predict", "at", "save", "to", "scaled",
 	"ood", "in", "vs", "by", "plot", "weights", "student", "distill", "into",
+	"match",
 }
 
 var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
@@ -21,7 +22,7 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `\d+`},
 	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
-	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot|weights|student|distill|into)\b`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot|weights|student|distill|into|match)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
@@ -71,13 +72,16 @@ type gLetStmt struct {
 	Value  *gExpr    `parser:"@@"`
 }
 
+// gModel is a model block, or `model NAME = EXPR` binding a model made
+// from another (a prior matched to a GP).
 type gModel struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *gIdent       `parser:"\"model\" @@"`
-	Input  *gIdent       `parser:"\"(\" @@ \":\""`
+	Value  *gExpr        `parser:"( \"=\" @@"`
+	Input  *gIdent       `parser:"| \"(\" @@ \":\""`
 	Width  *gNumber      `parser:"@@ \")\""`
-	Body   []*gModelStmt `parser:"\"{\" @@* \"}\""`
+	Body   []*gModelStmt `parser:"\"{\" @@* \"}\" )"`
 }
 
 type gModelStmt struct {
@@ -184,7 +188,19 @@ type gExpr struct {
 	EndPos  lexer.Position
 	Fit     *gFit      `parser:"  @@"`
 	Distill *gDistill  `parser:"| @@"`
+	Match   *gMatch    `parser:"| @@"`
 	Pipe    *gPipeline `parser:"| @@"`
+}
+
+// gMatch is `match prior of MODEL to gp(KERNEL) over POINTS using METHOD`;
+// "of" and "over" are plain identifiers matched by value, not keywords.
+type gMatch struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Model  *gIdent   `parser:"\"match\" \"prior\" \"of\" @@"`
+	Target *gPostfix `parser:"\"to\" @@"`
+	Over   *gPostfix `parser:"\"over\" @@"`
+	Method *gPostfix `parser:"\"using\" @@"`
 }
 
 type gDistill struct {

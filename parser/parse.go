@@ -156,6 +156,9 @@ func (l *lowerer) stmt(g *gStmt) Stmt {
 			out.Names = append(out.Names, l.ident(n))
 		}
 		return out
+	case g.Model != nil && g.Model.Value != nil:
+		s := g.Model
+		return &ModelBindStmt{Name: l.ident(s.Name), Value: l.expr(s.Value), Sp: l.span(s.Pos, s.EndPos)}
 	case g.Model != nil:
 		return l.model(g.Model)
 	case g.Posterior != nil:
@@ -224,6 +227,9 @@ func (l *lowerer) model(g *gModel) *ModelDecl {
 func (l *lowerer) expr(g *gExpr) Expr {
 	if d := g.Distill; d != nil {
 		return &Distill{Teacher: l.ident(d.Teacher), Into: l.postfix(d.Into), Data: l.pipeline(d.Data), Method: l.postfix(d.Method), Sp: l.span(d.Pos, d.EndPos)}
+	}
+	if m := g.Match; m != nil {
+		return &Match{Model: l.ident(m.Model), Target: l.postfix(m.Target), Over: l.postfix(m.Over), Method: l.postfix(m.Method), Sp: l.span(m.Pos, m.EndPos)}
 	}
 	if g.Fit != nil {
 		f := g.Fit

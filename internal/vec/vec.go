@@ -202,3 +202,125 @@ func positiveMask(v float64) uint64 {
 	}
 	return m
 }
+
+// AdamNormalPrior is Adam (see Adam) on the gradient nb·g + (x - loc)·prec,
+// a likelihood gradient scaled by nb plus the gradient of a normal prior
+// with location loc and precision prec, formed on the fly: one pass over
+// seven arrays where scaling g, adding the prior and stepping take three.
+// It returns Σ (x - loc)²·prec, taken before the update, and false when a
+// gradient coordinate is NaN or infinite (x, m and v are then spoilt).
+func AdamNormalPrior(x, g, m, v, loc, prec []float64, nb, b1, b2, c1, c2, step, inv, eps float64) (sumsq float64, ok bool) {
+	n := len(x)
+	g, m, v, loc, prec = g[:n], m[:n], v[:n], loc[:n], prec[:n]
+	if !useAVX {
+		z := 0.0
+		for i, gi := range g {
+			d := x[i] - loc[i]
+			dp := d * prec[i]
+			sumsq += d * dp
+			gi = nb*gi + dp
+			z += gi * 0
+			mi := b1*m[i] + c1*gi
+			vi := b2*v[i] + c2*gi*gi
+			m[i], v[i] = mi, vi
+			x[i] -= step * mi / (math.Sqrt(vi)*inv + eps)
+		}
+		return sumsq, z == 0
+	}
+	var p [8][4]float64
+	for j, c := range []float64{b1, b2, c1, c2, step, inv, eps, nb} {
+		p[j] = [4]float64{c, c, c, c}
+	}
+	z := 0.0
+	k := n &^ 3
+	if k > 0 {
+		sumsq, z = adamPriorAVX(&x[0], &g[0], &m[0], &v[0], &loc[0], &prec[0], k, &p)
+	}
+	if r := n - k; r > 0 {
+		var bx, bg, bm, bv, bl, bp [4]float64
+		copy(bx[:], x[k:])
+		copy(bg[:], g[k:])
+		copy(bm[:], m[k:])
+		copy(bv[:], v[k:])
+		copy(bl[:], loc[k:])
+		copy(bp[:], prec[k:])
+		s, zz := adamPriorAVX(&bx[0], &bg[0], &bm[0], &bv[0], &bl[0], &bp[0], 4, &p)
+		sumsq += s
+		z += zz
+		copy(x[k:], bx[:r])
+		copy(m[k:], bm[:r])
+		copy(v[k:], bv[:r])
+	}
+	return sumsq, z == 0
+}
+
+// The loops of the local reparameterisation (compile/lrt.go), four at a
+// time. Each has a plain Go tail; results agree with the Go loops to the
+// rounding of one fused multiply-add.
+
+// Mul sets dst[i] = a[i]·b[i].
+func Mul(dst, a, b []float64) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	k := 0
+	if useAVX {
+		k = n &^ 3
+		if k > 0 {
+			mulAVX(&dst[0], &a[0], &b[0], k)
+		}
+	}
+	for i := k; i < n; i++ {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// SqrtNoise sets sd[i] = sqrt(sd[i] + jitter) and adds sd[i]·z[i] to
+// out[i]: the sampled pre-activation γ + sqrt(δ)·ζ.
+func SqrtNoise(sd, z, out []float64, jitter float64) {
+	n := len(sd)
+	z, out = z[:n], out[:n]
+	k := 0
+	if useAVX {
+		k = n &^ 3
+		if k > 0 {
+			sqrtNoiseAVX(&sd[0], &z[0], &out[0], k, jitter)
+		}
+	}
+	for i := k; i < n; i++ {
+		s := math.Sqrt(sd[i] + jitter)
+		sd[i] = s
+		out[i] += s * z[i]
+	}
+}
+
+// HalfMulDiv sets t[i] = 0.5·g[i]·z[i]/sd[i].
+func HalfMulDiv(t, g, z, sd []float64) {
+	n := len(t)
+	g, z, sd = g[:n], z[:n], sd[:n]
+	k := 0
+	if useAVX {
+		k = n &^ 3
+		if k > 0 {
+			halfMulDivAVX(&t[0], &g[0], &z[0], &sd[0], k)
+		}
+	}
+	for i := k; i < n; i++ {
+		t[i] = 0.5 * g[i] * z[i] / sd[i]
+	}
+}
+
+// AddMul2 adds 2·a[i]·b[i] to dst[i].
+func AddMul2(dst, a, b []float64) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	k := 0
+	if useAVX {
+		k = n &^ 3
+		if k > 0 {
+			addMul2AVX(&dst[0], &a[0], &b[0], k)
+		}
+	}
+	for i := k; i < n; i++ {
+		dst[i] += 2 * a[i] * b[i]
+	}
+}

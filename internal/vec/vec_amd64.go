@@ -24,3 +24,18 @@ func reluAVX(dst, src *float64, n int)
 
 //go:noescape
 func reluBackAVX(gx, grad, y *float64, n int)
+
+//go:noescape
+func adamPriorAVX(x, grad, m, v, loc, prec *float64, n int, p *[8][4]float64) (sumsq, z float64)
+
+//go:noescape
+func mulAVX(dst, a, b *float64, n int)
+
+//go:noescape
+func sqrtNoiseAVX(sd, z, out *float64, n int, jitter float64)
+
+//go:noescape
+func halfMulDivAVX(t, grad, z, sd *float64, n int)
+
+//go:noescape
+func addMul2AVX(dst, a, b *float64, n int)

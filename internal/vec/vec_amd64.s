@@ -509,3 +509,182 @@ rbloop:
 rbdone:
 	VZEROUPPER
 	RET
+
+// func adamPriorAVX(x, grad, m, v, loc, prec *float64, n int, p *[8][4]float64) (sumsq, z float64)
+//
+// Adam's update (see adamAVX) with the gradient nb·grad + (x - loc)·prec of a
+// scaled likelihood plus a normal prior, in one pass. p holds β1, β2, c1,
+// c2, the step size, 1/sqrt(1-β2^t), ε and nb, four copies each. Returns
+// Σ (x - loc)²·prec before the update and Σ g·0 (0 when every gradient is
+// finite, NaN otherwise).
+TEXT ·adamPriorAVX(SB), NOSPLIT, $0-80
+	MOVQ x+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	MOVQ loc+32(FP), R9
+	MOVQ prec+40(FP), R10
+	MOVQ n+48(FP), CX
+	MOVQ p+56(FP), AX
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	SHRQ $2, CX
+	JZ   apdone
+
+aploop:
+	VMOVUPD     (DI), Y6
+	VSUBPD      (R9), Y6, Y7
+	VMULPD      (R10), Y7, Y5
+	VFMADD231PD Y5, Y7, Y8
+	VMOVUPD     (SI), Y0
+	VMULPD      224(AX), Y0, Y0
+	VADDPD      Y5, Y0, Y0
+	VXORPD      Y1, Y1, Y1
+	VMULPD      Y1, Y0, Y1
+	VADDPD      Y1, Y9, Y9
+	VMOVUPD     (DX), Y2
+	VMULPD      0(AX), Y2, Y2
+	VFMADD231PD 64(AX), Y0, Y2
+	VMOVUPD     Y2, (DX)
+	VMULPD      Y0, Y0, Y3
+	VMOVUPD     (R8), Y4
+	VMULPD      32(AX), Y4, Y4
+	VFMADD231PD 96(AX), Y3, Y4
+	VMOVUPD     Y4, (R8)
+	VSQRTPD     Y4, Y5
+	VMULPD      160(AX), Y5, Y5
+	VADDPD      192(AX), Y5, Y5
+	VMULPD      128(AX), Y2, Y7
+	VDIVPD      Y5, Y7, Y7
+	VSUBPD      Y7, Y6, Y6
+	VMOVUPD     Y6, (DI)
+	ADDQ        $32, DI
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	DECQ        CX
+	JNZ         aploop
+
+apdone:
+	VEXTRACTF128 $1, Y8, X1
+	VADDPD       X1, X8, X0
+	VHADDPD      X0, X0, X0
+	MOVSD        X0, sumsq+64(FP)
+	VEXTRACTF128 $1, Y9, X1
+	VADDPD       X1, X9, X0
+	VHADDPD      X0, X0, X0
+	MOVSD        X0, z+72(FP)
+	VZEROUPPER
+	RET
+
+// func mulAVX(dst, a, b *float64, n int)
+//
+// dst = a·b, four at a time.
+TEXT ·mulAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $2, CX
+	JZ   muldone
+
+mulloop:
+	VMOVUPD (SI), Y0
+	VMULPD  (DX), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     mulloop
+
+muldone:
+	VZEROUPPER
+	RET
+
+// func sqrtNoiseAVX(sd, z, out *float64, n int, jitter float64)
+//
+// sd = sqrt(sd + jitter); out += sd·z.
+TEXT ·sqrtNoiseAVX(SB), NOSPLIT, $0-40
+	MOVQ         sd+0(FP), DI
+	MOVQ         z+8(FP), SI
+	MOVQ         out+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD jitter+32(FP), Y15
+	SHRQ         $2, CX
+	JZ           sndone
+
+snloop:
+	VADDPD      (DI), Y15, Y0
+	VSQRTPD     Y0, Y0
+	VMOVUPD     Y0, (DI)
+	VMOVUPD     (DX), Y1
+	VFMADD231PD (SI), Y0, Y1
+	VMOVUPD     Y1, (DX)
+	ADDQ        $32, DI
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         snloop
+
+sndone:
+	VZEROUPPER
+	RET
+
+// func halfMulDivAVX(t, g, z, sd *float64, n int)
+//
+// t = 0.5·g·z/sd.
+TEXT ·halfMulDivAVX(SB), NOSPLIT, $0-40
+	MOVQ    t+0(FP), DI
+	MOVQ    grad+8(FP), SI
+	MOVQ    z+16(FP), DX
+	MOVQ    sd+24(FP), R8
+	MOVQ    n+32(FP), CX
+	VMOVUPD HALF, Y15
+	SHRQ    $2, CX
+	JZ      hmdone
+
+hmloop:
+	VMULPD  (SI), Y15, Y0
+	VMULPD  (DX), Y0, Y0
+	VDIVPD  (R8), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	DECQ    CX
+	JNZ     hmloop
+
+hmdone:
+	VZEROUPPER
+	RET
+
+// func addMul2AVX(dst, a, b *float64, n int)
+//
+// dst += 2·a·b.
+TEXT ·addMul2AVX(SB), NOSPLIT, $0-32
+	MOVQ    dst+0(FP), DI
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DX
+	MOVQ    n+24(FP), CX
+	VMOVUPD TWO, Y15
+	SHRQ    $2, CX
+	JZ      amdone
+
+amloop:
+	VMULPD      (SI), Y15, Y0
+	VMOVUPD     (DI), Y1
+	VFMADD231PD (DX), Y0, Y1
+	VMOVUPD     Y1, (DI)
+	ADDQ        $32, DI
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         amloop
+
+amdone:
+	VZEROUPPER
+	RET

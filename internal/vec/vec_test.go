@@ -246,3 +246,86 @@ func randn(n int, rng *rand.Rand) []float64 {
 	}
 	return v
 }
+
+func TestAdamNormalPrior(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	for _, n := range []int{1, 3, 4, 9, 1001} {
+		x, g, m, v := randn(n, rng), randn(n, rng), randn(n, rng), make([]float64, n)
+		loc, prec := randn(n, rng), make([]float64, n)
+		for i := range v {
+			v[i], prec[i] = rng.Float64(), 0.5+rng.Float64()
+		}
+		wx, wm, wv := append([]float64(nil), x...), append([]float64(nil), m...), append([]float64(nil), v...)
+		const nb, b1, b2, c1, c2, step, inv, eps = 7.5, 0.9, 0.999, 0.1 * 0.01, 0.001 * 1e-4, 0.01, 1.3, 1e-8
+		ss, ok := AdamNormalPrior(x, g, m, v, loc, prec, nb, b1, b2, c1, c2, step, inv, eps)
+		if !ok {
+			t.Fatal("finite gradient reported as not finite")
+		}
+		want := 0.0
+		for i := range wx {
+			d := wx[i] - loc[i]
+			want += d * d * prec[i]
+			gi := nb*g[i] + d*prec[i]
+			wm[i] = b1*wm[i] + c1*gi
+			wv[i] = b2*wv[i] + c2*gi*gi
+			wx[i] -= step * wm[i] / (math.Sqrt(wv[i])*inv + eps)
+			if math.Abs(x[i]-wx[i]) > 1e-14 || math.Abs(m[i]-wm[i]) > 1e-14 || math.Abs(v[i]-wv[i]) > 1e-14 {
+				t.Fatalf("n=%d i=%d: x, m, v = %v %v %v, want %v %v %v", n, i, x[i], m[i], v[i], wx[i], wm[i], wv[i])
+			}
+		}
+		if math.Abs(ss-want) > 1e-12*want {
+			t.Errorf("n=%d: Σ(x-loc)²·prec = %v, want %v", n, ss, want)
+		}
+		g[n-1] = math.Inf(1)
+		if _, ok := AdamNormalPrior(x, g, m, v, loc, prec, nb, b1, b2, c1, c2, step, inv, eps); ok {
+			t.Errorf("n=%d: infinite gradient not reported", n)
+		}
+	}
+}
+
+func TestLRTLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	for _, n := range []int{1, 5, 8, 101} {
+		a, b, z := randn(n, rng), randn(n, rng), randn(n, rng)
+		sd, out := make([]float64, n), randn(n, rng)
+		for i := range sd {
+			sd[i] = rng.Float64()
+		}
+		close := func(name string, got, want []float64) {
+			t.Helper()
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-15*(1+math.Abs(want[i])) {
+					t.Fatalf("%s n=%d [%d] = %v, want %v", name, n, i, got[i], want[i])
+				}
+			}
+		}
+		got, want := make([]float64, n), make([]float64, n)
+		Mul(got, a, b)
+		for i := range want {
+			want[i] = a[i] * b[i]
+		}
+		close("Mul", got, want)
+
+		wsd, wout := append([]float64(nil), sd...), append([]float64(nil), out...)
+		SqrtNoise(sd, z, out, 1e-16)
+		for i := range wsd {
+			wsd[i] = math.Sqrt(wsd[i] + 1e-16)
+			wout[i] += wsd[i] * z[i]
+		}
+		close("SqrtNoise sd", sd, wsd)
+		close("SqrtNoise out", out, wout)
+
+		HalfMulDiv(got, a, z, sd)
+		for i := range want {
+			want[i] = 0.5 * a[i] * z[i] / sd[i]
+		}
+		close("HalfMulDiv", got, want)
+
+		copy(want, out)
+		AddMul2(out, a, b)
+		for i := range want {
+			want[i] += 2 * a[i] * b[i]
+		}
+		close("AddMul2", out, want)
+	}
+}

@@ -29,6 +29,12 @@ type Dataset struct {
 	Standardize bool
 	// Source is the file the data came from, for messages.
 	Source string
+	// Group, when not nil, numbers the data set each row belongs to when
+	// several are stacked in one table (simulated data sets), in a column
+	// called GroupName. It is not a feature: models never see it, but
+	// Column, and so Filter, can select by it.
+	Group     []float64
+	GroupName string
 }
 
 // Rows returns N, the number of rows.
@@ -49,6 +55,9 @@ func (d *Dataset) Column(name string) ([]float64, bool) {
 	if d.Y != nil && name == d.YName {
 		return slices.Clone(d.Y), true
 	}
+	if d.Group != nil && name == d.GroupName {
+		return slices.Clone(d.Group), true
+	}
 	j := slices.Index(d.XNames, name)
 	if j < 0 {
 		return nil, false
@@ -67,6 +76,9 @@ func (d *Dataset) columnNames() []string {
 	if d.Y != nil {
 		names = append(names, d.YName)
 	}
+	if d.Group != nil {
+		names = append(names, d.GroupName)
+	}
 	return names
 }
 
@@ -82,9 +94,13 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 		Classes:     slices.Clone(d.Classes),
 		Standardize: d.Standardize,
 		Source:      d.Source,
+		GroupName:   d.GroupName,
 	}
 	if d.Y != nil {
 		out.Y = make([]float64, len(idx))
+	}
+	if d.Group != nil {
+		out.Group = make([]float64, len(idx))
 	}
 	if len(idx) > 0 {
 		out.X = mat.NewDense(len(idx), w, nil)
@@ -96,6 +112,9 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 		out.X.SetRow(k, d.X.RawRowView(i))
 		if d.Y != nil {
 			out.Y[k] = d.Y[i]
+		}
+		if d.Group != nil {
+			out.Group[k] = d.Group[i]
 		}
 	}
 	return out

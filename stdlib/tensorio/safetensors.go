@@ -221,17 +221,32 @@ func (v view) DataLen() uint64          { return uint64(len(v.data)) }
 // Data must match its Shape. The safetensors module stores the tensors in
 // name order.
 func WriteSafetensors(path string, ts []Tensor, opt *WriteOptions) error {
+	views, err := safetensorViews(path, ts, opt)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		if err := safetensors.SerializeToWriter(views, nil, w); err != nil {
+			return &Error{File: path, Msg: "write failed", Err: err}
+		}
+		return nil
+	})
+}
+
+// safetensorViews checks ts and converts it to the safetensors module's
+// views, in the element type opt asks for.
+func safetensorViews(path string, ts []Tensor, opt *WriteOptions) (map[string]view, error) {
 	dt, err := opt.dtype()
 	if err != nil {
-		return &Error{File: path, Msg: err.Error()}
+		return nil, &Error{File: path, Msg: err.Error()}
 	}
 	if err := checkNames(path, ts); err != nil {
-		return err
+		return nil, err
 	}
 	views := make(map[string]view, len(ts))
 	for _, t := range ts {
 		if t.Name == "__metadata__" {
-			return &Error{File: path, Tensor: t.Name, Msg: "name is reserved by the safetensors format"}
+			return nil, &Error{File: path, Tensor: t.Name, Msg: "name is reserved by the safetensors format"}
 		}
 		shape := make([]uint64, len(t.Shape)) // never nil: a scalar's shape is [], not null
 		for i, d := range t.Shape {
@@ -248,7 +263,7 @@ func WriteSafetensors(path string, ts []Tensor, opt *WriteOptions) error {
 		case Float32:
 			f32, err := toFloat32(path, t)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			v.dtype = safetensors.F32
 			v.data = make([]byte, 4*len(f32))
@@ -258,10 +273,5 @@ func WriteSafetensors(path string, ts []Tensor, opt *WriteOptions) error {
 		}
 		views[t.Name] = v
 	}
-	return writeAtomic(path, func(w io.Writer) error {
-		if err := safetensors.SerializeToWriter(views, nil, w); err != nil {
-			return &Error{File: path, Msg: "write failed", Err: err}
-		}
-		return nil
-	})
+	return views, nil
 }
