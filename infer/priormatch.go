@@ -37,6 +37,10 @@ import (
 //     location gets Σ_s dθ_sj,
 //  5. takes an Adam step.
 //
+// Each u starts at softplus⁻¹(σ₀ − 1e-8), σ₀ the tensor's declared prior
+// scale, so MatchResult.Before is the distance of the prior as written (the
+// reference code starts from u ~ N(0, 1) instead).
+//
 // The network evaluations run on every core (one PriorEvaluator per
 // worker) and allocate nothing once the workspaces exist; the GP root and
 // the W2 gradient (an S x n SVD) allocate per step. Per-sample noise comes

@@ -43,7 +43,15 @@ import (
 // priors. The function matched is the output the likelihood reads first
 // (a normal or student_t location, a bernoulli logit, a poisson log rate),
 // in the units the network sees: standardised units when a fit
-// standardises its data.
+// standardises its data. Config.MaxEpochs (--max-epochs) caps the steps as
+// it caps a fit's epochs, and progress goes to Config.Progress under the
+// matched model's name, one report per step.
+//
+// The matched scales belong to the widths they were matched at (the
+// reference code has no 1/√width scaling either): the result table lists
+// σ·√fan_in as well, the scale to write with `prior weights ~ normal(0, s)
+// scaled fan_in` for a network of another width (the NNGP scaling §5
+// recommends).
 
 // resolveModel returns the model a checked statement names: the matched
 // model when m stands for one, m itself otherwise; text is the model's
@@ -171,10 +179,9 @@ func matchTable(st *ir.MatchPrior, m *ir.Model, priors map[int]ir.Prior, sum *Ma
 		if !ok {
 			continue
 		}
-		fan := math.NaN()
-		if p.Role == ir.Weight {
-			fan = pr.Scale * math.Sqrt(float64(p.FanIn))
-		}
+		// σ·√fan_in is the scale to write with `scaled fan_in` for a layer of
+		// another width (the 1/√width pitfall of §5); fan_in is 1 for biases.
+		fan := pr.Scale * math.Sqrt(float64(max(p.FanIn, 1)))
 		t.Rows = append(t.Rows, TableRow{Label: p.Name, Values: []float64{p.Prior.Scale, pr.Scale, fan}})
 	}
 	return t
@@ -373,7 +380,8 @@ func matchedText(src *ir.DefineModel, name string, priors map[int]ir.Prior, coef
 	m := src.Model
 	base := src.Span.Start.Offset
 	type key struct{ from, to int }
-	rel := func(sp source.Span) key { return key{sp.Start.Offset - base, sp.End.Offset - base} }
+	rel := func(sp source.Span) key { return key{sp.Start.Offset - base, sp.End.Offset - base} } // of the checked model
+	at := func(sp source.Span) key { return key{sp.Start.Offset, sp.End.Offset} }                // of the text parsed here
 	calls := map[key][]func(*parser.Call){}
 	dists := map[key]parser.Expr{}
 	want := 0
@@ -418,12 +426,12 @@ func matchedText(src *ir.DefineModel, name string, priors map[int]ir.Prior, coef
 			for _, a := range e.Args {
 				walk(a.Value)
 			}
-			if edits, ok := calls[rel(e.Sp)]; ok {
+			if edits, ok := calls[at(e.Sp)]; ok {
 				for _, ed := range edits {
 					ed(e)
 				}
 				done += len(edits)
-				delete(calls, rel(e.Sp))
+				delete(calls, at(e.Sp))
 			}
 		case *parser.Binary:
 			walk(e.X)
@@ -444,7 +452,7 @@ func matchedText(src *ir.DefineModel, name string, priors map[int]ir.Prior, coef
 	for _, s := range decl.Body {
 		switch s := s.(type) {
 		case *parser.ParamStmt:
-			if d, ok := dists[rel(s.Sp)]; ok {
+			if d, ok := dists[at(s.Sp)]; ok {
 				s.Dist = d
 				done++
 			}

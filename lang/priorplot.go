@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/parser/source"
@@ -11,8 +12,8 @@ import (
 )
 
 // plotPriors draws `plot prior_samples(gp(...), net, net_gp, over: lo .. hi,
-// n: N) to "file"`: N functions from each prior, side by side on one y
-// scale. A GP panel draws from the zero-mean GP (stdlib/gp.Sample); a model
+// n: N) to "file"`: N functions from each prior, side by side, each panel
+// on its own y scale (an unmatched prior is often ten times wider). A GP panel draws from the zero-mean GP (stdlib/gp.Sample); a model
 // panel draws θ from the model's prior and shows the output its likelihood
 // reads, in the network's own units.
 func (x *executor) plotPriors(st *ir.PlotPriors) error {
@@ -31,7 +32,7 @@ func (x *executor) plotPriors(st *ir.PlotPriors) error {
 			if err := gp.Sample(f, gpKernel(pn.Kernel), in, rng); err != nil {
 				return x.wrap(pn.Span, source.Runtime, err)
 			}
-			title = "GP " + pn.Kernel.String()
+			title = "GP " + kernelTitle(pn.Kernel)
 		} else {
 			def := x.s.resolveDef(pn.Model)
 			m := def.Model
@@ -55,7 +56,7 @@ func (x *executor) plotPriors(st *ir.PlotPriors) error {
 		panels = append(panels, plot.Panel{Title: title, FunctionsData: plot.FunctionsData{X: grid, F: f.RawMatrix().Data}})
 	}
 	path := x.path(st.Path, true)
-	if err := plot.FunctionPanels(path, plot.PanelsData{Panels: panels, SameY: true}, plot.Labels{Title: fmt.Sprintf("%d prior function samples each", st.N)}); err != nil {
+	if err := plot.FunctionPanels(path, plot.PanelsData{Panels: panels}, plot.Labels{Title: fmt.Sprintf("%d prior function samples each", st.N)}); err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
 	x.emit(Result{Kind: "write", Path: path, Text: fmt.Sprintf("wrote %s", path)})
@@ -82,4 +83,38 @@ func priorSummary(m *ir.Model) string {
 		return ""
 	}
 	return fmt.Sprintf("%s(%g, %g)", first.Family, first.Loc, first.Scale)
+}
+
+// kernelTitle writes a kernel briefly for a panel title: ℓ for the
+// lengthscale, p for the period, σ² and c only when not 1 and 0.
+func kernelTitle(k *ir.Kernel) string {
+	switch k.Kind {
+	case ir.KernelSum, ir.KernelProduct:
+		op := " + "
+		if k.Kind == ir.KernelProduct {
+			op = " × "
+		}
+		parts := make([]string, len(k.Terms))
+		for i, t := range k.Terms {
+			parts[i] = kernelTitle(t)
+			if k.Kind == ir.KernelProduct && t.Kind == ir.KernelSum {
+				parts[i] = "(" + parts[i] + ")"
+			}
+		}
+		return strings.Join(parts, op)
+	}
+	var args []string
+	if k.Kind != ir.KernelLinear {
+		args = append(args, fmt.Sprintf("ℓ=%g", k.Lengthscale))
+	}
+	if k.Kind == ir.KernelPeriodic {
+		args = append(args, fmt.Sprintf("p=%g", k.Period))
+	}
+	if k.Variance != 1 {
+		args = append(args, fmt.Sprintf("σ²=%g", k.Variance))
+	}
+	if k.Offset != 0 {
+		args = append(args, fmt.Sprintf("c=%g", k.Offset))
+	}
+	return k.Kind.String() + "(" + strings.Join(args, ", ") + ")"
 }

@@ -42,14 +42,15 @@ import (
 // seed and the statement.
 
 // seededRNG returns the random source of a data expression: from its own
-// seed when it has one, else from the session's seed and a label.
-func (x *executor) seededRNG(seed uint64, has bool, label string) *rand.Rand {
+// seed and its kind when it has a seed (so the same call gives the same
+// data anywhere), else from the session's seed and the statement's place.
+func (x *executor) seededRNG(seed uint64, has bool, kind string, sp source.Span) *rand.Rand {
 	if has {
 		h := fnv.New64a()
-		io.WriteString(h, label)
+		io.WriteString(h, kind)
 		return rand.New(rand.NewPCG(seed, h.Sum64()))
 	}
-	return x.rng(label)
+	return x.rng(fmt.Sprintf("%s:%d", kind, sp.Start.Offset))
 }
 
 func (x *executor) simulate(e *ir.Simulate) (*data.Dataset, error) {
@@ -59,7 +60,7 @@ func (x *executor) simulate(e *ir.Simulate) (*data.Dataset, error) {
 	if err != nil {
 		return nil, x.compileError(e.Span, err)
 	}
-	rng := x.seededRNG(e.Seed, e.HasSeed, fmt.Sprintf("simulate:%s:%d", m.Name, e.Span.Start.Offset))
+	rng := x.seededRNG(e.Seed, e.HasSeed, "simulate", e.Span)
 
 	// The input rows.
 	var in *mat.Dense
@@ -168,7 +169,7 @@ func (x *executor) gmmPrior(e *ir.GMMPriorData) (*data.Dataset, error) {
 		p = synth.ZEUSPretraining()
 	}
 	p.Shuffle = e.Shuffle
-	rng := x.seededRNG(e.Seed, e.HasSeed, fmt.Sprintf("gmm_prior:%d", e.Span.Start.Offset))
+	rng := x.seededRNG(e.Seed, e.HasSeed, "gmm_prior", e.Span)
 	ds, err := p.Sample(rng)
 	if err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
