@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -54,6 +55,21 @@ type Table struct {
 type TableRow struct {
 	Label  string    `json:"label"`
 	Values []float64 `json:"values"`
+}
+
+// MarshalJSON writes a row with NaN and infinite values as null, which
+// JSON cannot otherwise hold (a metric of an empty set, an infinite NLL).
+func (r TableRow) MarshalJSON() ([]byte, error) {
+	vals := make([]*float64, len(r.Values))
+	for i := range r.Values {
+		if v := r.Values[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vals[i] = &r.Values[i]
+		}
+	}
+	return json.Marshal(struct {
+		Label  string     `json:"label"`
+		Values []*float64 `json:"values"`
+	}{r.Label, vals})
 }
 
 // Format writes r for a person.

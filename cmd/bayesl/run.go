@@ -178,7 +178,9 @@ func writeJSON(w io.Writer, results []lang.Result, err error) {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(doc)
+	if err := enc.Encode(doc); err != nil {
+		fmt.Fprintf(w, "{\"errors\": [{\"kind\": \"error\", \"message\": %q}]}\n", err.Error())
+	}
 }
 
 func isTerminal(w io.Writer) bool {
