@@ -43,7 +43,7 @@
 // gonum's Dgemm; it starts no goroutines and allocates nothing. Without
 // AVX2 and FMA, or built with -tags noasm, products go to gonum's Dgemm in
 // tiles of at most 64 x 192, which keeps it on its serial, allocation-free
-// path. Built with -tags openblas (internal/openblas), products larger than
+// path. Built with -tags openblas (compile/compile/internal/openblas), products larger than
 // smallGemm go to OpenBLAS through gonum/netlib whole, and its own threads
 // apply; smaller ones stay on the kernel. Training calls run on the
 // caller's goroutine: parallel work belongs to independent Machines
@@ -53,7 +53,7 @@
 // Elementwise loops run over whole matrices with no per-element calls
 // through interfaces or closures. ReLU, tanh and exp, and the softmax of
 // the categorical likelihood, run four float64s at a time through
-// internal/vec (AVX2; plain Go elsewhere), so neither ReLU direction
+// stdlib/vec (AVX2; plain Go elsewhere), so neither ReLU direction
 // branches on the data. Softplus is max(x,0)+log1p(exp(-|x|)) and its
 // derivative is taken from the output, -expm1(-y).
 //

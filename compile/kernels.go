@@ -3,7 +3,7 @@ package compile
 import (
 	"math"
 
-	"github.com/bayesl/bayesl/internal/vec"
+	"github.com/bayesl/bayesl/stdlib/vec"
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/dist"
 	"gonum.org/v1/gonum/blas"

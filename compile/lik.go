@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/bayesl/bayesl/internal/vec"
+	"github.com/bayesl/bayesl/stdlib/vec"
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/dist"
 )
@@ -62,7 +62,7 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 		return loss
 	case ir.LikCategorical:
 		// Row by row: the logits less their maximum, exponentiated four at a
-		// time (internal/vec) into krow, then log-sum-exp and, for the
+		// time (stdlib/vec) into krow, then log-sum-exp and, for the
 		// gradient, g += softmax - onehot(y).
 		k := l.classes
 		if g0 != nil && s0 == 1 {

@@ -3,7 +3,7 @@ package compile
 import (
 	"math/rand/v2"
 
-	"github.com/bayesl/bayesl/internal/vec"
+	"github.com/bayesl/bayesl/stdlib/vec"
 	"github.com/bayesl/bayesl/ir"
 	"gonum.org/v1/gonum/mat"
 )

@@ -3,7 +3,7 @@ package infer
 import (
 	"math"
 
-	"github.com/bayesl/bayesl/internal/vec"
+	"github.com/bayesl/bayesl/stdlib/vec"
 )
 
 // An optimizer updates a parameter vector in place from its gradient. Its
@@ -60,7 +60,7 @@ func (a *adam) step(x, g []float64, c float64) bool {
 	stepSize := a.lr / (1 - a.b1t)
 	invSqrtBC2 := 1 / math.Sqrt(1-a.b2t)
 	b1, b2 := a.b1, a.b2
-	// One pass, four coordinates at a time with AVX2 (internal/vec): the
+	// One pass, four coordinates at a time with AVX2 (stdlib/vec): the
 	// update is bound by its sqrt and division, about 1 ns a coordinate.
 	return vec.Adam(x, g[:len(x)], a.m[:len(x)], a.v[:len(x)], b1, b2, (1-b1)*c, (1-b2)*c*c, stepSize, invSqrtBC2, a.eps)
 }

@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/bayesl/bayesl/internal/vec"
+	"github.com/bayesl/bayesl/stdlib/vec"
 )
 
 // VI is mean-field variational inference, Bayes by Backprop (Blundell et
@@ -173,7 +173,7 @@ func newVIState(p *Problem, v VI, rng *rand.Rand) *viState {
 }
 
 // transform sets sigma = softplus(ρ) and sig = sigmoid(ρ) from one exp per
-// coordinate (internal/vec: with e = exp(−|ρ|), softplus(ρ) = max(ρ, 0) +
+// coordinate (stdlib/vec: with e = exp(−|ρ|), softplus(ρ) = max(ρ, 0) +
 // log1p(e) and sigmoid(ρ) = 1/(1+e) for ρ ≥ 0, e/(1+e) otherwise), four
 // coordinates at a time with AVX2: about 3.5 ns a coordinate against 21 for
 // the math package's exp and log1p.
