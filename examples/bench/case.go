@@ -64,6 +64,9 @@ type record struct {
 	EpochEnd  []float64      `json:"epoch_end_s,omitempty"` // seconds from the fit's start to the end of each epoch
 	EpochCPU  []float64      `json:"epoch_cpu_s,omitempty"` // process CPU seconds (all threads) at the end of each epoch
 	Seconds   float64        `json:"seconds"`               // the whole fit, or the predictive
+	PerEpochS float64        `json:"per_epoch_s,omitempty"` // perEpoch, kept when the stamps are dropped
+	CPUEpochS float64        `json:"cpu_per_epoch_s,omitempty"`
+	FirstS    float64        `json:"first_epoch_s,omitempty"`
 	PeakRSSMB float64        `json:"peak_rss_mb"`
 	Threads   map[string]any `json:"threads"`
 	Version   string         `json:"version,omitempty"`
@@ -73,6 +76,9 @@ type record struct {
 // the record has none. For a single-threaded run, wall/CPU above 1 is time
 // the process waited for a core.
 func (r *record) cpuPerEpoch() float64 {
+	if r.CPUEpochS > 0 {
+		return r.CPUEpochS
+	}
 	if n := len(r.EpochCPU); n >= 2 {
 		return (r.EpochCPU[n-1] - r.EpochCPU[0]) / float64(n-1)
 	}
@@ -84,6 +90,9 @@ func (r *record) cpuPerEpoch() float64 {
 // pays for workspaces, and PyTorch's for its allocator's warm-up). With one
 // epoch it is that epoch. A predictive reports its whole time.
 func (r *record) perEpoch() float64 {
+	if r.PerEpochS > 0 {
+		return r.PerEpochS
+	}
 	switch n := len(r.EpochEnd); {
 	case n >= 2:
 		return (r.EpochEnd[n-1] - r.EpochEnd[0]) / float64(n-1)
@@ -285,6 +294,16 @@ func blasName() string {
 		return "openblas"
 	}
 	return t
+}
+
+// compact replaces the per-epoch stamps by what the reports use, so that
+// results.json stays small enough to keep in the repository.
+func (r *record) compact() {
+	if len(r.EpochEnd) == 0 {
+		return
+	}
+	r.PerEpochS, r.CPUEpochS, r.FirstS = r.perEpoch(), r.cpuPerEpoch(), r.EpochEnd[0]
+	r.EpochEnd, r.EpochCPU = nil, nil
 }
 
 // cpuSeconds is the process's user + system CPU time so far.

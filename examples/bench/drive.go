@@ -134,6 +134,7 @@ func runDrive(args []string) error {
 	res.Machine["load_end"] = loadAvg()
 	res.Finished = time.Now().UTC().Format(time.RFC3339)
 	res.summarise(impls, cases)
+	res.compact()
 
 	if err := writeJSON(filepath.Join(f.out, "results.json"), res); err != nil {
 		return err
@@ -293,6 +294,12 @@ type results struct {
 	Finished string            `json:"finished"`
 	Rows     []row             `json:"summary"`
 	Runs     []run             `json:"runs"`
+}
+
+func (r *results) compact() {
+	for _, x := range r.Runs {
+		x.Record.compact()
+	}
 }
 
 func (r *results) summarise(impls []impl, cases []benchCase) {
@@ -543,6 +550,10 @@ func runReport(args []string) error {
 	}
 	var res results
 	if err := json.Unmarshal(blob, &res); err != nil {
+		return err
+	}
+	res.compact()
+	if err := writeJSON(filepath.Join(*dir, "results.json"), &res); err != nil {
 		return err
 	}
 	md := res.markdown()
