@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/bayesl/bayesl/stdlib/vec"
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/dist"
+	"github.com/bayesl/bayesl/stdlib/vec"
 )
 
 // negLogLik sums -log p(y_r | args) over the rows of the batch. With seed set

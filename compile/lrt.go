@@ -3,8 +3,8 @@ package compile
 import (
 	"math/rand/v2"
 
-	"github.com/bayesl/bayesl/stdlib/vec"
 	"github.com/bayesl/bayesl/ir"
+	"github.com/bayesl/bayesl/stdlib/vec"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -22,7 +22,8 @@ const lrtJitter = 1e-16
 // (`param` blocks) are sampled once per call, θ = μ + σ⊙ε. gMu and gSigma are
 // overwritten with the gradients in mu and sigma; pass both nil to skip the
 // backward pass. Draws come from rng only, in a fixed order (the ε of the
-// parameter rows in parameter order, then ζ layer by layer), so equal seeds
+// parameter rows in parameter order, then, layer by layer, four words that
+// seed the generator of the layer's ζ, stdlib/vec.Normals), so equal seeds
 // give equal results. A steady-state call allocates nothing.
 func (m *Machine) VarNegLogLik(gMu, gSigma, mu, sigma []float64, x *mat.Dense, y []float64, rng *rand.Rand) float64 {
 	p := m.p
@@ -134,12 +135,13 @@ func (m *Machine) lrtForward(i int, mu []float64, rng *rand.Rand) {
 		addRows(out, rows, w, mu[n.bOff:])
 		addRows(sd, rows, w, m.sig2[n.bOff:])
 	}
-	// The draws first (in the same order as ever), then sd = sqrt(δ + jitter)
-	// and out += sd ⊙ ζ four at a time.
+	// ζ from a ziggurat generator seeded by four words of rng (2.3 ns a draw
+	// against 6 for rng.NormFloat64, which was 18% of a digits VI step), then
+	// sd = sqrt(δ + jitter) and out += sd ⊙ ζ four at a time.
 	z := m.zeta[i][:rows*w]
-	for j := range z {
-		z[j] = rng.NormFloat64()
-	}
+	var g vec.Normals
+	g.Seed(rng)
+	g.Fill(z)
 	vec.SqrtNoise(sd, z, out[:rows*w], lrtJitter)
 }
 
