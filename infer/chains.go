@@ -3,6 +3,7 @@ package infer
 import (
 	"context"
 	"errors"
+	"github.com/bayesl/bayesl/stdlib/vec"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -280,7 +281,7 @@ type chainState struct {
 	alpha   float64
 	lambda  float64
 	started bool // V holds a first estimate
-	noise   *normals
+	noise   *vec.Normals
 	buf     [noiseBlock]float64
 
 	// A normal prior (PriorLoc, PriorScale) in runs of equal location and
@@ -300,7 +301,7 @@ type priorSegment struct {
 func newChainState(p *Problem, s *chainSpec, rng *rand.Rand) *chainState {
 	st := &chainState{p: p, n: float64(p.N), temp: s.temperature,
 		theta: make([]float64, p.Dim), grad: make([]float64, p.Dim),
-		noise: newNormals(rng)}
+		noise: seededNormals(rng)}
 	if s.precond {
 		st.v = make([]float64, p.Dim)
 		st.alpha, st.lambda = s.alpha, s.lambda
@@ -421,7 +422,7 @@ func (st *chainState) update(h, sd float64) float64 {
 		tb := th[lo:min(lo+noiseBlock, len(th))]
 		gb := g[lo : lo+len(tb)]
 		xi := st.buf[:len(tb)]
-		st.noise.fill(xi)
+		st.noise.Fill(xi)
 		for i, e := range xi {
 			x := tb[i] - h*gb[i] + sd*e
 			tb[i] = x
@@ -442,7 +443,7 @@ func (st *chainState) updatePrecond(h, sd float64) float64 {
 		vb := v[lo : lo+len(tb)]
 		xi := st.buf[:len(tb)]
 		if sd != 0 {
-			st.noise.fill(xi)
+			st.noise.Fill(xi)
 		} else {
 			clear(xi)
 		}
@@ -477,7 +478,7 @@ func (st *chainState) updateFused(h, sd, s, c float64) (prior, z float64) {
 		hi := min(lo+noiseBlock, len(th))
 		xi := st.buf[:hi-lo]
 		if sd != 0 {
-			st.noise.fill(xi)
+			st.noise.Fill(xi)
 		} else {
 			clear(xi)
 		}
@@ -581,4 +582,12 @@ func (cp *chainProgress) report(chain int, loss float64) {
 		}
 	}
 	cp.obs(Progress{Method: cp.method, Epoch: e, Epochs: cp.epochs, Loss: sum / float64(k), Elapsed: time.Since(cp.start)})
+}
+
+// seededNormals returns the fast exact normal generator (stdlib/vec)
+// seeded from rng, so a chain's noise is a function of the fit's seed.
+func seededNormals(rng *rand.Rand) *vec.Normals {
+	g := new(vec.Normals)
+	g.Seed(rng)
+	return g
 }

@@ -1,4 +1,4 @@
-package infer
+package vec
 
 import (
 	"math"
@@ -31,13 +31,14 @@ func TestZigguratTables(t *testing.T) {
 // hold their share, and the moments are right. Same seed, same draws.
 func TestNormalsDistribution(t *testing.T) {
 	const n, bins = 2_000_000, 100
-	g := newNormals(rand.New(rand.NewPCG(3, 4)))
+	g := new(Normals)
+	g.Seed(rand.New(rand.NewPCG(3, 4)))
 	buf := make([]float64, 1000)
 	cdf := func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
 	counts := make([]float64, bins)
 	var s1, s2, s4, tails float64
 	for range n / len(buf) {
-		g.fill(buf)
+		g.Fill(buf)
 		for _, x := range buf {
 			counts[min(int(cdf(x)*bins), bins-1)]++
 			s1 += x
@@ -67,12 +68,12 @@ func TestNormalsDistribution(t *testing.T) {
 	}
 	t.Logf("chi-square %.1f (99 dof); %v draws beyond ±r, expected %.1f", chi2, tails, pt*n)
 
-	a, b := newNormals(rand.New(rand.NewPCG(5, 6))), newNormals(rand.New(rand.NewPCG(5, 6)))
+	a, b := seeded(rand.New(rand.NewPCG(5, 6))), seeded(rand.New(rand.NewPCG(5, 6)))
 	x, y := make([]float64, 777), make([]float64, 777)
 	for range 100 {
-		a.fill(x)
-		b.fill(y[:300])
-		b.fill(y[300:])
+		a.Fill(x)
+		b.Fill(y[:300])
+		b.Fill(y[300:])
 		for i := range x {
 			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
 				t.Fatalf("same seed, different draw %d: %v vs %v", i, x[i], y[i])
@@ -81,26 +82,8 @@ func TestNormalsDistribution(t *testing.T) {
 	}
 }
 
-// The noise generator against math/rand/v2's NormFloat64, per draw.
-func BenchmarkNormals(b *testing.B) {
-	buf := make([]float64, noiseBlock)
-	perDraw := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/noiseBlock, "ns/draw")
-	}
-	b.Run("ziggurat256", func(b *testing.B) {
-		g := newNormals(rand.New(rand.NewPCG(1, 2)))
-		for b.Loop() {
-			g.fill(buf)
-		}
-		perDraw(b)
-	})
-	b.Run("rand.NormFloat64", func(b *testing.B) {
-		r := rand.New(rand.NewPCG(1, 2))
-		for b.Loop() {
-			for i := range buf {
-				buf[i] = r.NormFloat64()
-			}
-		}
-		perDraw(b)
-	})
+func seeded(rng *rand.Rand) *Normals {
+	g := new(Normals)
+	g.Seed(rng)
+	return g
 }
