@@ -21,12 +21,13 @@ type Config struct {
 type Scope struct {
 	types  map[string]Type
 	models map[string]*DefineModel
-	posts  map[string]*Model // the model of a posterior, when known before it runs
+	posts  map[string]*Model  // the model of a posterior, when known before it runs
+	nums   map[string]float64 // numbers bound by let, folded where a constant is needed
 }
 
 // NewScope returns an empty scope.
 func NewScope() *Scope {
-	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}, posts: map[string]*Model{}}
+	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}, posts: map[string]*Model{}, nums: map[string]float64{}}
 }
 
 // Lookup returns the type bound to name.
@@ -69,6 +70,9 @@ func (s *Scope) Apply(st Stmt) {
 		s.set(st.Test, DataT)
 	case *BindValue:
 		s.set(st.Name, st.Type)
+		if st.Type == NumberT {
+			s.nums[st.Name] = st.Num
+		}
 	case *BindWeights:
 		s.set(st.Name, WeightsT)
 	case *BindPosterior:
@@ -87,6 +91,7 @@ func (s *Scope) set(name string, t Type) {
 	s.types[name] = t
 	delete(s.models, name)
 	delete(s.posts, name)
+	delete(s.nums, name)
 }
 
 func (s *Scope) clone() *Scope {
@@ -99,6 +104,9 @@ func (s *Scope) clone() *Scope {
 	}
 	for k, v := range s.posts {
 		c.posts[k] = v
+	}
+	for k, v := range s.nums {
+		c.nums[k] = v
 	}
 	return c
 }
@@ -233,6 +241,7 @@ func (c *checker) let(s *parser.LetStmt) Stmt {
 	switch v := s.Value.(type) {
 	case *parser.Number:
 		c.bind(name, NumberT)
+		c.scope.nums[name.Name] = v.Value
 		return &BindValue{Name: name.Name, Type: NumberT, Num: v.Value, Span: s.Sp}
 	case *parser.String:
 		c.bind(name, StringT)
@@ -372,8 +381,8 @@ func (c *checker) number(e parser.Expr, what string) (float64, bool) {
 	case *parser.Number:
 		return e.Value, true
 	case *parser.Ident:
-		if t, ok := c.scope.types[e.Name]; ok && t == NumberT {
-			return 0, false // numbers bound by let are not constant-folded yet
+		if v, ok := c.scope.nums[e.Name]; ok {
+			return v, true
 		}
 	}
 	c.errorf(e.Span(), source.Type, "%s must be a number", what)

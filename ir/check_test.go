@@ -165,3 +165,39 @@ func TestScopeAcrossChecks(t *testing.T) {
 		t.Errorf("names %q, want d,e", got)
 	}
 }
+
+// A number bound by let can stand wherever a constant is expected, also in a
+// later entry of the same scope.
+func TestLetNumbersFold(t *testing.T) {
+	scope := NewScope()
+	splits := 0
+	for _, src := range []string{
+		`let frac = 0.8`,
+		`data d = csv("a.csv", x: [a], y: b)
+let tr, te = split(d, frac, seed: 3)`,
+	} {
+		f, err := parser.Parse("l.bl", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := Check(f, scope, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range prog.Stmts {
+			if sp, ok := st.(*BindSplit); ok {
+				splits++
+				if sp.Frac != 0.8 {
+					t.Errorf("split fraction %v, want 0.8", sp.Frac)
+				}
+			}
+		}
+	}
+	if splits != 1 {
+		t.Fatalf("the split statement was dropped (%d found)", splits)
+	}
+	f, _ := parser.Parse("l.bl", []byte(`let tr, te = split(d, bad, seed: 3)`))
+	if _, err := Check(f, scope, nil); err == nil {
+		t.Error("an unknown name where a number is needed must be an error")
+	}
+}
