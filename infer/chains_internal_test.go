@@ -416,3 +416,42 @@ func BenchmarkSamplerStep(b *testing.B) {
 		report(b)
 	})
 }
+
+// SGD's one-pass step for a normal prior (SWAG's and map(optimizer: sgd)'s)
+// moves θ as the general path through NegLogPrior does, and reports the
+// same loss; a non-finite gradient is caught.
+func TestFusedSGDMatchesGeneral(t *testing.T) {
+	fused, generic := segmentedPrior(701) // odd: the unrolled loop's tail runs too
+	for _, momentum := range []float64{0.9, -1} {
+		a := &mapState{p: fused, theta: make([]float64, fused.Dim), grad: make([]float64, fused.Dim), opt: newSGD(fused.Dim, 1e-2, momentum)}
+		b := &mapState{p: generic, theta: make([]float64, fused.Dim), grad: make([]float64, fused.Dim), opt: newSGD(fused.Dim, 1e-2, momentum)}
+		a.fuseNormalPrior()
+		b.fuseNormalPrior()
+		if a.ploc == nil || b.ploc != nil {
+			t.Fatal("wrong paths")
+		}
+		r := rand.New(rand.NewPCG(3, 3))
+		for j := range a.theta {
+			a.theta[j] = r.NormFloat64()
+		}
+		copy(b.theta, a.theta)
+		for k := range 5 {
+			idx := []int{k, 7, 11, 2 * k}
+			la, bada := a.step(idx)
+			lb, badb := b.step(idx)
+			if bada != 0 || badb != 0 || math.Abs(la-lb) > 1e-12*math.Abs(lb) {
+				t.Fatalf("momentum %v step %d: loss %v (%v) vs %v (%v)", momentum, k, la, bada, lb, badb)
+			}
+			for j := range a.theta {
+				if math.Abs(a.theta[j]-b.theta[j]) > 1e-12 {
+					t.Fatalf("momentum %v step %d: θ[%d] %v vs %v", momentum, k, j, a.theta[j], b.theta[j])
+				}
+			}
+		}
+	}
+	sg := newSGD(3, 0.1, 0.9)
+	x, g := []float64{1, 2, 3}, []float64{0, math.NaN(), 0}
+	if _, ok := sg.stepNormalPrior(x, g, 1, make([]float64, 3), []float64{1, 1, 1}, 1); ok {
+		t.Error("a NaN gradient was not reported")
+	}
+}

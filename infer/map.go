@@ -96,8 +96,8 @@ type mapState struct {
 	grad  []float64
 	opt   optimizer
 
-	// With Adam and a normal prior (PriorLoc and PriorScale set) the step
-	// forms the prior's gradient inside the optimizer's pass, from the
+	// With a normal prior (PriorLoc and PriorScale set) the step forms the
+	// prior's gradient inside the optimizer's pass (Adam's or SGD's), from the
 	// prior location and precision 1/scale², instead of calling
 	// NegLogPrior: one pass over the parameters instead of three, which
 	// on the MNIST-size MLP (269k parameters, memory-bound) saves about a
@@ -106,10 +106,16 @@ type mapState struct {
 	priorConst  float64
 }
 
+// A priorFuser is an optimizer that can form a normal prior's gradient
+// inside its own pass over the parameters.
+type priorFuser interface {
+	stepNormalPrior(x, g []float64, nb float64, loc, prec []float64, c float64) (sumsq float64, ok bool)
+}
+
 // fuseNormalPrior sets up the fused step when it applies.
 func (s *mapState) fuseNormalPrior() {
 	p := s.p
-	if _, isAdam := s.opt.(*adam); !isAdam || p.PriorLoc == nil || p.NegLogPrior == nil {
+	if _, fused := s.opt.(priorFuser); !fused || p.PriorLoc == nil || p.NegLogPrior == nil {
 		return
 	}
 	s.ploc = p.PriorLoc
@@ -133,7 +139,7 @@ func (s *mapState) step(idx []int) (loss, badGrad float64) {
 		if !isFinite(loss) {
 			return loss, 0
 		}
-		sumsq, ok := s.opt.(*adam).stepNormalPrior(s.theta, g, n/b, s.ploc, s.pprec, 1/n)
+		sumsq, ok := s.opt.(priorFuser).stepNormalPrior(s.theta, g, n/b, s.ploc, s.pprec, 1/n)
 		loss += (0.5*sumsq + s.priorConst) / n
 		if !ok {
 			return loss, firstNonFinite(g)

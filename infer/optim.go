@@ -114,6 +114,58 @@ func (s *sgd) step(x, g []float64, c float64) bool {
 	return z == 0
 }
 
+// stepNormalPrior is step on the gradient nb·g + (x − loc)·prec, scaled by
+// c as step scales g, in one pass (see adam.stepNormalPrior). It returns
+// Σ (x − loc)²·prec before the update, and false when g has a non-finite
+// coordinate.
+func (s *sgd) stepNormalPrior(x, g []float64, nb float64, loc, prec []float64, c float64) (sumsq float64, ok bool) {
+	n := len(x)
+	g, loc, prec = g[:n], loc[:n], prec[:n]
+	beta, lr := s.beta, s.lr
+	buf := s.buf
+	if buf == nil {
+		// Plain SGD is momentum 0 over a scratch-free buffer: b = c·∇.
+		beta = 0
+	} else {
+		buf = buf[:n]
+	}
+	// Two independent chains of sums and finiteness checks (g·0 is 0 for
+	// a finite g and NaN otherwise) keep the loop from waiting on one
+	// addition's latency.
+	var s0, s1, z0, z1 float64
+	i := 0
+	for ; i+1 < n; i += 2 {
+		e0, e1 := x[i]-loc[i], x[i+1]-loc[i+1]
+		p0, p1 := prec[i]*e0, prec[i+1]*e1
+		s0 += p0 * e0
+		s1 += p1 * e1
+		g0, g1 := g[i], g[i+1]
+		z0 += g0 * 0
+		z1 += g1 * 0
+		b0, b1 := c*(nb*g0+p0), c*(nb*g1+p1)
+		if buf != nil {
+			b0 += beta * buf[i]
+			b1 += beta * buf[i+1]
+			buf[i], buf[i+1] = b0, b1
+		}
+		x[i] -= lr * b0
+		x[i+1] -= lr * b1
+	}
+	for ; i < n; i++ {
+		e := x[i] - loc[i]
+		pe := prec[i] * e
+		s0 += pe * e
+		z0 += g[i] * 0
+		b := c * (nb*g[i] + pe)
+		if buf != nil {
+			b += beta * buf[i]
+			buf[i] = b
+		}
+		x[i] -= lr * b
+	}
+	return s0 + s1, z0+z1 == 0
+}
+
 // firstNonFinite returns the first element of v that is NaN or infinite,
 // or 0 when there is none.
 func firstNonFinite(v []float64) float64 {

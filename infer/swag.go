@@ -245,6 +245,7 @@ func (m SWAG) fit(ctx context.Context, p *Problem, rng *rand.Rand, method string
 	}
 	opt := newOptimizer(m.Optimizer, d, m.LR, m.Momentum)
 	st := &mapState{p: p, theta: theta, grad: make([]float64, d), opt: opt}
+	st.fuseNormalPrior()
 	col := newCollector(d, m.Rank, m.Diagonal == 1, m.collections())
 	start := max(m.SWAStart, 0)
 	l := newLoop(method, m.Epochs, m.Batch, p.N)
