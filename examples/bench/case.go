@@ -29,15 +29,27 @@ import (
 // text after `using`, with {epochs}, {batch} and {lr} filled in; Torch names
 // the loop of torch_bench.py that does the same work ("" when PyTorch has
 // none: the harness then reports bayesl alone). A new backend is one line.
+//
+// Whole marks backends timed over the whole fit, divided by its epochs:
+// those that run several chains or members (bayesl on both cores, PyTorch
+// one after another, as the reference code does) or that end with work of
+// their own (SWAG's collection, Laplace's curvature). map and vi are timed
+// per steady-state epoch.
 type backend struct {
 	Name, Method, Torch string
+	Whole               bool
 }
 
 var backends = []backend{
-	{"map", "map(epochs: {epochs}, batch: {batch}, lr: {lr})", "map"},
-	{"vi", "vi(epochs: {epochs}, batch: {batch}, lr: {lr})", "vi"},
-	// {"swag", "swag(epochs: {epochs}, batch: {batch}, lr: {lr})", "swag"},
-	// {"ensemble", "ensemble(members: 5, method: map(epochs: {epochs}, batch: {batch}, lr: {lr}))", "ensemble"},
+	{"map", "map(epochs: {epochs}, batch: {batch}, lr: {lr})", "map", false},
+	{"vi", "vi(epochs: {epochs}, batch: {batch}, lr: {lr})", "vi", false},
+	{"swag", "swag(epochs: {epochs}, batch: {batch}, lr: {lr})", "swag", true},
+	{"multiswag", "multiswag(members: 3, epochs: {epochs}, batch: {batch}, lr: {lr})", "multiswag", true},
+	{"sgld", "sgld(epochs: {epochs}, batch: {batch}, chains: 4)", "sgld", true},
+	{"psgld", "psgld(epochs: {epochs}, batch: {batch}, chains: 4)", "psgld", true},
+	{"csgmcmc", "csgmcmc(epochs: {epochs}, batch: {batch}, chains: 4, cycles: 2)", "csgmcmc", true},
+	{"ensemble", "ensemble(members: 5, method: map(epochs: {epochs}, batch: {batch}, lr: {lr}))", "ensemble", true},
+	{"laplace", "laplace(epochs: {epochs}, batch: {batch}, lr: {lr})", "laplace", true},
 }
 
 func backendNamed(name string) (backend, bool) {
@@ -64,6 +76,8 @@ type record struct {
 	EpochEnd  []float64      `json:"epoch_end_s,omitempty"` // seconds from the fit's start to the end of each epoch
 	EpochCPU  []float64      `json:"epoch_cpu_s,omitempty"` // process CPU seconds (all threads) at the end of each epoch
 	Seconds   float64        `json:"seconds"`               // the whole fit, or the predictive
+	CPUS      float64        `json:"cpu_s,omitempty"`       // process CPU seconds (all threads) of the whole fit
+	Whole     bool           `json:"whole_fit,omitempty"`   // perEpoch is Seconds/Epochs (see backend.Whole)
 	PerEpochS float64        `json:"per_epoch_s,omitempty"` // perEpoch, kept when the stamps are dropped
 	CPUEpochS float64        `json:"cpu_per_epoch_s,omitempty"`
 	FirstS    float64        `json:"first_epoch_s,omitempty"`
@@ -79,6 +93,9 @@ func (r *record) cpuPerEpoch() float64 {
 	if r.CPUEpochS > 0 {
 		return r.CPUEpochS
 	}
+	if r.Whole && r.Epochs > 0 {
+		return r.CPUS / float64(r.Epochs)
+	}
 	if n := len(r.EpochCPU); n >= 2 {
 		return (r.EpochCPU[n-1] - r.EpochCPU[0]) / float64(n-1)
 	}
@@ -88,10 +105,14 @@ func (r *record) cpuPerEpoch() float64 {
 // perEpoch is the steady-state time of one epoch: the time from the end of
 // the first epoch to the end of the last, per epoch (the first epoch also
 // pays for workspaces, and PyTorch's for its allocator's warm-up). With one
-// epoch it is that epoch. A predictive reports its whole time.
+// epoch it is that epoch. A predictive reports its whole time, and a
+// backend timed whole (backend.Whole) its fit over its epochs.
 func (r *record) perEpoch() float64 {
 	if r.PerEpochS > 0 {
 		return r.PerEpochS
+	}
+	if r.Whole && r.Epochs > 0 {
+		return r.Seconds / float64(r.Epochs)
 	}
 	switch n := len(r.EpochEnd); {
 	case n >= 2:
@@ -212,9 +233,11 @@ model net(x: 64) {
 	method := strings.NewReplacer("{epochs}", strconv.Itoa(f.epochs), "{batch}", strconv.Itoa(f.batch),
 		"{lr}", strconv.FormatFloat(f.lr, 'g', -1, 64)).Replace(b.Method)
 	script := model + fmt.Sprintf("posterior p = fit net on %s using %s\n", dataName, method)
+	cpu0 := cpuSeconds()
 	if err := s.Run(ctx, "bench.bl", []byte(script)); err != nil {
 		return nil, err
 	}
+	rec.CPUS = cpuSeconds() - cpu0
 	post := posterior(s)
 	rec.Rows = rowsOf(s, dataName)
 	rec.Epochs = f.epochs
@@ -299,7 +322,8 @@ func blasName() string {
 // compact replaces the per-epoch stamps by what the reports use, so that
 // results.json stays small enough to keep in the repository.
 func (r *record) compact() {
-	if len(r.EpochEnd) == 0 {
+	if len(r.EpochEnd) == 0 || r.Whole {
+		r.EpochEnd, r.EpochCPU = nil, nil
 		return
 	}
 	r.PerEpochS, r.CPUEpochS, r.FirstS = r.perEpoch(), r.cpuPerEpoch(), r.EpochEnd[0]
