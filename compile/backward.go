@@ -80,11 +80,11 @@ func (m *Machine) reverse(grad, gSig2, theta []float64, lrt bool) {
 func (m *Machine) denseBackward(i int, grad, theta, ga []float64) {
 	n := &m.p.nodes[i]
 	rows, g := m.rows[i], m.gval[i]
-	gemm(true, false, n.in, n.width, rows, 1, m.val[n.a], n.in, g, n.width, 1, grad[n.wOff:], n.width)
+	m.gemm(true, false, n.in, n.width, rows, 1, m.val[n.a], n.in, g, n.width, 1, grad[n.wOff:], n.width)
 	if n.bOff >= 0 {
 		colSumAdd(grad[n.bOff:], g, rows, n.width)
 	}
 	if ga != nil {
-		gemm(false, true, rows, n.in, n.width, 1, g, n.width, theta[n.wOff:], n.width, 1, ga, n.in)
+		m.gemm(false, true, rows, n.in, n.width, 1, g, n.width, theta[n.wOff:], n.width, 1, ga, n.in)
 	}
 }

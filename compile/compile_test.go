@@ -672,3 +672,39 @@ func TestConcurrentMachines(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A serial machine (Machine.SetSerial) computes what an ordinary one does:
+// the same loss and gradients, MAP's and the local reparameterisation's, to
+// rounding, on products large enough that the OpenBLAS build hands the
+// ordinary machine's to OpenBLAS (run with -tags openblas too).
+func TestSerialMachineAgrees(t *testing.T) {
+	b := newBuilder(256)
+	h := b.act(b.dense(0, 128, unitPrior, unitPrior), ir.ReLU)
+	o := b.dense(h, 1, unitPrior, unitPrior)
+	mod := b.lik(ir.LikNormal, 0, 0, o, b.konst(0.8))
+	p := mustCompile(t, mod)
+	rng := rand.New(rand.NewPCG(5, 1))
+	theta := randomTheta(p, rng)
+	sigma := make([]float64, p.Dim())
+	for j := range sigma {
+		sigma[j] = 0.01 + 0.1*rng.Float64()
+	}
+	x, y := data(mod, 64, rng) // 64 x 256 · 256 x 128: 2²¹ multiply-adds, above smallGemm
+	plain, serial := p.NewMachine(), p.NewMachine()
+	serial.SetSerial(true)
+	run := func(m *Machine) (float64, []float64, float64, []float64, []float64) {
+		g := make([]float64, p.Dim())
+		l := m.NegLogLik(g, theta, x, y)
+		gm, gs := make([]float64, p.Dim()), make([]float64, p.Dim())
+		v := m.VarNegLogLik(gm, gs, theta, sigma, x, y, rand.New(rand.NewPCG(9, 9)))
+		return l, g, v, gm, gs
+	}
+	l1, g1, v1, gm1, gs1 := run(plain)
+	l2, g2, v2, gm2, gs2 := run(serial)
+	if relErr(l1, l2) > 1e-12 || relErr(v1, v2) > 1e-12 {
+		t.Fatalf("losses %v, %v (plain) vs %v, %v (serial)", l1, v1, l2, v2)
+	}
+	compareGrad(t, "NegLogLik", g2, g1, 1e-10)
+	compareGrad(t, "VarNegLogLik d/dmu", gm2, gm1, 1e-10)
+	compareGrad(t, "VarNegLogLik d/dsigma", gs2, gs1, 1e-10)
+}

@@ -83,7 +83,7 @@ func (m *Machine) forward(list []int, theta []float64, rng *rand.Rand) {
 func (m *Machine) denseForward(i int, theta []float64) {
 	n := &m.p.nodes[i]
 	rows, out := m.rows[i], m.val[i]
-	mm := gemm
+	mm := m.gemm
 	if m.predicting {
 		mm = gemmSplit
 	}

@@ -232,7 +232,7 @@ func (m *Machine) frozenForward(i int) {
 // frozenBackward adds g·Wᵀ to the input's gradient ga: a frozen layer has
 // no parameters to differentiate.
 func (m *Machine) frozenBackward(n *node, rows int, g, ga []float64) {
-	gemm(false, true, rows, n.in, n.width, 1, g, n.width, m.p.consts[n.w], n.width, 1, ga, n.in)
+	m.gemm(false, true, rows, n.in, n.width, 1, g, n.width, m.p.consts[n.w], n.width, 1, ga, n.in)
 }
 
 // LayerWeights returns the weight (In x Out) and bias (Out, nil without

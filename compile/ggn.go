@@ -240,13 +240,13 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 				for j, v := range g {
 					d2[j] = v * v
 				}
-				gemm(true, false, n.in, n.width, b, 1, w.a2[i], n.in, d2, n.width, 1, dst[n.wOff:], n.width)
+				m.gemm(true, false, n.in, n.width, b, 1, w.a2[i], n.in, d2, n.width, 1, dst[n.wOff:], n.width)
 				if n.bOff >= 0 {
 					colSumAdd(dst[n.bOff:], d2, b, n.width)
 				}
 			}
 			if ga != nil {
-				gemm(false, true, b, n.in, n.width, 1, g, n.width, theta[n.wOff:], n.width, 1, ga, n.in)
+				m.gemm(false, true, b, n.in, n.width, 1, g, n.width, theta[n.wOff:], n.width, 1, ga, n.in)
 			}
 		case ir.OpFrozen:
 			if ga != nil {

@@ -46,11 +46,24 @@ func trans(t bool) blas.Transpose {
 // apply, and keeps smaller ones on the kernel, where a cgo call and waking
 // OpenBLAS's threads cost as much as the product.
 func gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	gemmOn(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmOn is gemm; with serial set every product stays on the caller's
+// goroutine (the assembly kernel, or gonum's Dgemm in tiles), never on
+// OpenBLAS's threads. Machines that run beside each other (Machine.SetSerial)
+// use it: two concurrent fits handing their products to a two-thread
+// OpenBLAS put four busy threads on two cores, and ran 2x slower than the
+// pure-Go build.
+func gemmOn(serial, tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	impl := blas64.Implementation()
 	_, native := impl.(gonum.Implementation)
+	if serial && !native {
+		impl, native = gonum.Implementation{}, true
+	}
 	if haveFMA && (native || m*n*k <= smallGemm) {
 		fastGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

@@ -126,11 +126,11 @@ func (m *Machine) lrtForward(i int, mu []float64, rng *rand.Rand) {
 	n := &m.p.nodes[i]
 	rows, w, in := m.rows[i], n.width, n.in
 	a, out := m.val[n.a], m.val[i]
-	gemm(false, false, rows, w, in, 1, a, in, mu[n.wOff:], w, 0, out, w)
+	m.gemm(false, false, rows, w, in, 1, a, in, mu[n.wOff:], w, 0, out, w)
 	a2 := m.a2[i][:rows*in]
 	vec.Mul(a2, a[:rows*in], a[:rows*in])
 	sd := m.sd[i][:rows*w]
-	gemm(false, false, rows, w, in, 1, a2, in, m.sig2[n.wOff:], w, 0, sd, w)
+	m.gemm(false, false, rows, w, in, 1, a2, in, m.sig2[n.wOff:], w, 0, sd, w)
 	if n.bOff >= 0 {
 		addRows(out, rows, w, mu[n.bOff:])
 		addRows(sd, rows, w, m.sig2[n.bOff:])
@@ -155,8 +155,8 @@ func (m *Machine) lrtBackward(i int, gMu, gSig2, mu, ga []float64) {
 	sd, z := m.sd[i][:rows*w], m.zeta[i][:rows*w]
 	t := m.tbuf[:rows*w]
 	vec.HalfMulDiv(t, g[:rows*w], z, sd)
-	gemm(true, false, in, w, rows, 1, a, in, g, w, 1, gMu[n.wOff:], w)
-	gemm(true, false, in, w, rows, 1, m.a2[i], in, t, w, 1, gSig2[n.wOff:], w)
+	m.gemm(true, false, in, w, rows, 1, a, in, g, w, 1, gMu[n.wOff:], w)
+	m.gemm(true, false, in, w, rows, 1, m.a2[i], in, t, w, 1, gSig2[n.wOff:], w)
 	if n.bOff >= 0 {
 		colSumAdd(gMu[n.bOff:], g, rows, w)
 		colSumAdd(gSig2[n.bOff:], t, rows, w)
@@ -164,8 +164,8 @@ func (m *Machine) lrtBackward(i int, gMu, gSig2, mu, ga []float64) {
 	if ga == nil {
 		return
 	}
-	gemm(false, true, rows, in, w, 1, g, w, mu[n.wOff:], w, 1, ga, in)
+	m.gemm(false, true, rows, in, w, 1, g, w, mu[n.wOff:], w, 1, ga, in)
 	u := m.ubuf[:rows*in]
-	gemm(false, true, rows, in, w, 1, t, w, m.sig2[n.wOff:], w, 0, u, in)
+	m.gemm(false, true, rows, in, w, 1, t, w, m.sig2[n.wOff:], w, 0, u, in)
 	vec.AddMul2(ga[:rows*in], a[:rows*in], u)
 }

@@ -53,6 +53,9 @@ type Machine struct {
 	wideBudget int         // wideBudget
 	maxRows    int         // predictRows
 
+	// serial keeps training products on this goroutine (SetSerial).
+	serial bool
+
 	ggn *ggnWork    // curvature workspaces (ggn.go), created on first use
 	out *outputWork // OutputGrad workspaces (output.go), created on first use
 }
@@ -177,4 +180,18 @@ func (m *Machine) checkBatch(fn string, x *mat.Dense, y []float64) int {
 		panic(fmt.Sprintf("compile: %s: x has %d rows but y has %d values", fn, r, len(y)))
 	}
 	return r
+}
+
+// SetSerial makes the machine keep every product of its training calls on
+// the caller's goroutine, as the default build always does: with the
+// OpenBLAS build, products above a small size otherwise go to OpenBLAS and
+// its threads. Set it on machines that run beside each other (chains and
+// ensemble members on every core), which would otherwise oversubscribe the
+// cores. It changes which kernel computes a product, so results can differ
+// in the last bits from those of a machine without it.
+func (m *Machine) SetSerial(on bool) { m.serial = on }
+
+// gemm is the package's gemm on this machine's setting.
+func (m *Machine) gemm(tA, tB bool, rows, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	gemmOn(m.serial, tA, tB, rows, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -13,6 +13,12 @@ import (
 // training data into the inference seam. x may be nil for a problem that is
 // only used to predict (a loaded posterior).
 func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem {
+	p, _ := newProblemMachine(prog, x, y)
+	return p
+}
+
+// newProblemMachine is newProblem, also returning the machine it runs on.
+func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer.Problem, *compile.Machine) {
 	m := prog.Model()
 	mach := prog.NewMachine()
 	g := &gatherer{x: x, y: y}
@@ -63,8 +69,16 @@ func newProblem(prog *compile.Program, x *mat.Dense, y []float64) *infer.Problem
 			}
 		}
 	}
-	p.Fork = func() *infer.Problem { return newProblem(prog, x, y) }
-	return p
+	// Problems forked to run beside each other (chains, members) keep
+	// their products on their own goroutines, the parent's included: in
+	// the OpenBLAS build each would otherwise start OpenBLAS's threads.
+	p.Fork = func() *infer.Problem {
+		mach.SetSerial(true)
+		q, qm := newProblemMachine(prog, x, y)
+		qm.SetSerial(true)
+		return q
+	}
+	return p, mach
 }
 
 // gatherer copies minibatch rows into reused buffers. Views are cached per
