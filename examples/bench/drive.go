@@ -383,19 +383,22 @@ func (r *results) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %s (%s cores, %s), Go %s, PyTorch %s; load average %s at the start, %s at the end.\n\n",
 		r.Started[:10], r.Machine["cpu"], r.Machine["cores"], r.Machine["kernel"], r.Machine["go"], r.torchVersion(), r.Machine["load_start"], r.Machine["load_end"])
-	fmt.Fprintf(&b, "| case | backend | bayesl pure Go | bayesl OpenBLAS | PyTorch | Go / PyTorch | OpenBLAS / PyTorch | peak RSS MB (Go / OpenBLAS / PyTorch) | spread (max-min)/median |\n")
-	fmt.Fprintf(&b, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	fmt.Fprintf(&b, "| case | backend | bayesl pure Go | bayesl OpenBLAS | PyTorch | Go / PyTorch | OpenBLAS / PyTorch | CPU time, Go / PyTorch | peak RSS MB (Go / OpenBLAS / PyTorch) | spread (max-min)/median |\n")
+	fmt.Fprintf(&b, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, rw := range r.Rows {
 		if rw.Case.Group != "main" {
 			continue
 		}
 		g, o, p := rw.Stats["bayesl-go"], rw.Stats["bayesl-openblas"], rw.Stats["pytorch"]
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s |\n",
 			caseLabel(rw.Case), rw.Case.Backend, dur(g), dur(o), dur(p),
-			ratio(rw.Ratios, "bayesl-go"), ratio(rw.Ratios, "bayesl-openblas"),
+			ratio(rw.Ratios, "bayesl-go"), ratio(rw.Ratios, "bayesl-openblas"), cpuRatio(g, p),
 			mb(g), mb(o), mb(p), pct(g), pct(o), pct(p))
 	}
-	b.WriteString("\nTimes are medians over the repetitions of one steady-state epoch (the predictive: the whole 30-draw predictive).\n")
+	b.WriteString("\nTimes are medians over the repetitions of one epoch: for map and vi one steady-state epoch; for the other backends " +
+		"the whole fit (every chain or member, SWAG's collection, Laplace's curvature and prior tuning) divided by its epochs, " +
+		"with chains and members on both cores in bayesl and one after another in PyTorch; the predictive: the whole 30-draw predictive. " +
+		"CPU time is per epoch over all threads (PyTorch's includes OpenBLAS threads spinning while they wait).\n")
 	var tg []string
 	for _, rw := range r.Rows {
 		for _, name := range []string{"bayesl-go", "bayesl-openblas"} {
@@ -466,6 +469,14 @@ func mb(s stat) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f", s.PeakRSSMB)
+}
+
+// cpuRatio is the ratio of the medians of CPU time per epoch.
+func cpuRatio(a, b stat) string {
+	if a.N == 0 || b.N == 0 || a.CPU == 0 || b.CPU == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a.CPU/b.CPU)
 }
 
 func pct(s stat) string {
