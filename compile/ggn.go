@@ -492,9 +492,18 @@ func (m *Machine) LastLayerGGN(dst, theta []float64, x *mat.Dense) {
 				row := (i*o + c) * P
 				for i2, v := range blk[i*f : (i+1)*f] {
 					dst[row+i2*o+c2] += v
-					if c2 != c {
-						dst[(i2*o+c2)*P+i*o+c] += v
-					}
+				}
+			}
+			if c2 == c {
+				continue
+			}
+			// The mirror block (c2, c) is blkᵀ: walk dst along its rows
+			// (and blk down its columns, which stay in cache); walking dst
+			// down its columns was 70% of the call at 2570 x 2570.
+			for i2 := range f {
+				row := (i2*o + c2) * P
+				for i := range f {
+					dst[row+i*o+c] += blk[i*f+i2]
 				}
 			}
 		}
