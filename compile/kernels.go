@@ -60,7 +60,7 @@ func gemmOn(serial, tA, tB bool, m, n, k int, alpha float64, a []float64, lda in
 		return
 	}
 	impl := blas64.Implementation()
-	_, native := impl.(gonum.Implementation)
+	native := isNative(impl)
 	if serial && !native {
 		impl, native = gonum.Implementation{}, true
 	}

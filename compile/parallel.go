@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -11,9 +12,16 @@ import (
 // nativeBLAS reports whether blas64 runs gonum's pure-Go implementation. Any
 // other implementation (OpenBLAS) brings threads of its own, and products are
 // then never split here.
-func nativeBLAS() bool {
-	_, ok := blas64.Implementation().(gonum.Implementation)
-	return ok
+func nativeBLAS() bool { return isNative(blas64.Implementation()) }
+
+// isNative reports whether impl is gonum's pure-Go BLAS, alone or with
+// this package's kernels (fastBLAS).
+func isNative(impl blas.Float64) bool {
+	switch impl.(type) {
+	case gonum.Implementation, fastBLAS:
+		return true
+	}
+	return false
 }
 
 // minSplit is the smallest product (m·n·k) gemmSplit shares out, and

@@ -324,3 +324,24 @@ func AddMul2(dst, a, b []float64) {
 		dst[i] += 2 * a[i] * b[i]
 	}
 }
+
+// DotAxpy adds s·a to y and returns Σ a·x, in one pass over a: the inner
+// loop of a symmetric matrix-vector product (compile's Dsymv), which reads
+// each stored element once for both the row's dot product and its
+// column's update. The slices must have the same length.
+func DotAxpy(y, a, x []float64, s float64) float64 {
+	n := len(a)
+	if len(y) != n || len(x) != n {
+		panic("vec: DotAxpy: lengths differ")
+	}
+	dot, i := 0.0, 0
+	if useAVX && n >= 4 {
+		i = n &^ 3
+		dot = dotAxpyAVX(&y[0], &a[0], &x[0], i, s)
+	}
+	for ; i < n; i++ {
+		y[i] += s * a[i]
+		dot += a[i] * x[i]
+	}
+	return dot
+}

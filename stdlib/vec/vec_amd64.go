@@ -39,3 +39,6 @@ func halfMulDivAVX(t, grad, z, sd *float64, n int)
 
 //go:noescape
 func addMul2AVX(dst, a, b *float64, n int)
+
+//go:noescape
+func dotAxpyAVX(y, a, x *float64, n int, s float64) float64

@@ -688,3 +688,55 @@ amloop:
 amdone:
 	VZEROUPPER
 	RET
+
+// func dotAxpyAVX(y, a, x *float64, n int, s float64) float64
+//
+// y += s·a and returns Σ a·x, eight at a time, then four (n is a multiple
+// of 4). One pass over a serves both: a symmetric matrix-vector product
+// reads each stored element once.
+TEXT ·dotAxpyAVX(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD s+32(FP), Y15
+	VXORPD       Y14, Y14, Y14
+	VXORPD       Y13, Y13, Y13
+	MOVQ         CX, BX
+	SHRQ         $3, CX
+	JZ           datail
+
+daloop:
+	VMOVUPD     (SI), Y0
+	VMOVUPD     32(SI), Y1
+	VMOVUPD     (DI), Y2
+	VMOVUPD     32(DI), Y3
+	VFMADD231PD Y15, Y0, Y2
+	VFMADD231PD Y15, Y1, Y3
+	VMOVUPD     Y2, (DI)
+	VMOVUPD     Y3, 32(DI)
+	VFMADD231PD (DX), Y0, Y14
+	VFMADD231PD 32(DX), Y1, Y13
+	ADDQ        $64, DI
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	DECQ        CX
+	JNZ         daloop
+
+datail:
+	ANDQ        $4, BX
+	JZ          dadone
+	VMOVUPD     (SI), Y0
+	VMOVUPD     (DI), Y2
+	VFMADD231PD Y15, Y0, Y2
+	VMOVUPD     Y2, (DI)
+	VFMADD231PD (DX), Y0, Y14
+
+dadone:
+	VADDPD       Y13, Y14, Y14
+	VEXTRACTF128 $1, Y14, X1
+	VADDPD       X1, X14, X14
+	VHADDPD      X14, X14, X14
+	VMOVSD       X14, ret+40(FP)
+	VZEROUPPER
+	RET

@@ -20,3 +20,5 @@ func mulAVX(dst, a, b *float64, n int)                        { panic("vec: no a
 func sqrtNoiseAVX(sd, z, out *float64, n int, jitter float64) { panic("vec: no assembly") }
 func halfMulDivAVX(t, grad, z, sd *float64, n int)            { panic("vec: no assembly") }
 func addMul2AVX(dst, a, b *float64, n int)                    { panic("vec: no assembly") }
+
+func dotAxpyAVX(y, a, x *float64, n int, s float64) float64 { panic("vec: no assembly") }

@@ -329,3 +329,30 @@ func TestLRTLoops(t *testing.T) {
 		close("AddMul2", out, want)
 	}
 }
+
+// DotAxpy's AVX2 loop agrees with the plain sums at every length around its
+// block sizes, and updates y to y + s·a within a rounding or two.
+func TestDotAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for n := 0; n <= 37; n++ {
+		y, a, x := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range n {
+			y[i], a[i], x[i] = rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()
+		}
+		want, wantY, scale := 0.0, make([]float64, n), 0.0
+		for i := range n {
+			want += a[i] * x[i]
+			scale += math.Abs(a[i] * x[i])
+			wantY[i] = math.FMA(0.7, a[i], y[i])
+		}
+		got := DotAxpy(y, a, x, 0.7)
+		if math.Abs(got-want) > 1e-14*(scale+1) {
+			t.Errorf("n=%d: dot %v, want %v", n, got, want)
+		}
+		for i := range n {
+			if math.Abs(y[i]-wantY[i]) > 4e-16*(math.Abs(y[i]-0.7*a[i])+math.Abs(0.7*a[i])) {
+				t.Errorf("n=%d: y[%d] = %v, want %v", n, i, y[i], wantY[i])
+			}
+		}
+	}
+}
