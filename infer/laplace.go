@@ -279,13 +279,20 @@ func laplaceAt(ctx context.Context, p *Problem, theta []float64, hessian string,
 		dv := theta[ja] - loc[ja]
 		q += prec0[ja] * dv * dv
 	}
-	for a := range k {
-		for b := a; b < k; b++ {
-			v := 0.5 * (h[a*k+b] + h[b*k+a])
-			if !isFinite(v) {
-				return nil, fmt.Errorf("laplace: the last-layer curvature at (%d, %d) is %g", a, b, v)
+	// Symmetrise and whiten the upper triangle (what SymDense reads) in
+	// tiles, so that the lower triangle is read a cache line at a time.
+	const tile = 32
+	for a0 := 0; a0 < k; a0 += tile {
+		for b0 := a0; b0 < k; b0 += tile {
+			for a := a0; a < min(a0+tile, k); a++ {
+				for b := max(a, b0); b < min(b0+tile, k); b++ {
+					v := 0.5 * (h[a*k+b] + h[b*k+a])
+					if !isFinite(v) {
+						return nil, fmt.Errorf("laplace: the last-layer curvature at (%d, %d) is %g", a, b, v)
+					}
+					h[a*k+b] = v * r[a] * r[b]
+				}
 			}
-			h[a*k+b] = v * r[a] * r[b] // the upper triangle is what SymDense reads
 		}
 	}
 	sym := mat.NewSymDense(k, h)
@@ -310,8 +317,13 @@ func laplaceAt(ctx context.Context, p *Problem, theta []float64, hessian string,
 		return nil, fmt.Errorf("laplace: the last-layer posterior precision is not positive definite")
 	}
 	logDet += ch.LogDet()
-	u := mat.NewTriDense(k, mat.Upper, nil)
-	ch.UTo(u)
+	// The factor is taken over, not copied (UTo copies element by
+	// element: 50 ms at k = 1290); ch is not used again.
+	u, ok := ch.RawU().(*mat.TriDense)
+	if !ok {
+		u = mat.NewTriDense(k, mat.Upper, nil)
+		ch.UTo(u)
+	}
 	raw := u.RawTriangular()
 	for a := range k {
 		row := raw.Data[a*raw.Stride : a*raw.Stride+k]
