@@ -28,7 +28,8 @@ import (
 // the Hessian, so the approximation is then exact. Hessian chooses its
 // structure:
 //
-//   - "last_layer" (default, as in laplace-torch): the full GGN over the
+//   - "last_layer" (default; laplace-torch's default subset too, where it
+//     uses a Kronecker-factored GGN instead): the full GGN over the
 //     last dense layer's weights and
 //     bias (Problem.LastLayer, Problem.LastLayerGGN), every other
 //     parameter fixed at the MAP; the correlations within the layer are

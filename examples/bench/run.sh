@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bayesl vs PyTorch speed harness (see examples/bench/README.md).
 #
-#   bash examples/bench/run.sh            # full run, ~20-30 min on 2 cores
+#   bash examples/bench/run.sh            # full run, ~25 min on 2 cores
 #   bash examples/bench/run.sh --quick    # smoke test, ~1 min, results in $TMPDIR
 #   bash examples/bench/run.sh --quick --no-torch   # bayesl side only (CI)
 #
