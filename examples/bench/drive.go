@@ -486,6 +486,16 @@ func pct(s stat) string {
 	return fmt.Sprintf("%.0f%%", 100*s.Spread)
 }
 
+// hasSweeps reports whether the results hold width or rows sweep points.
+func (r *results) hasSweeps() bool {
+	for _, rw := range r.Rows {
+		if rw.Case.Group != "main" {
+			return true
+		}
+	}
+	return false
+}
+
 // writeScaling writes the sweeps as CSV: one line per sweep point and
 // implementation.
 func (r *results) writeScaling(path string) error {
@@ -582,6 +592,10 @@ func runReport(args []string) error {
 		return err
 	}
 	fmt.Print(md)
+	if !res.hasSweeps() {
+		// A run with -scaling=false: the sweep files of an earlier run stay.
+		return nil
+	}
 	if err := res.writeScaling(filepath.Join(*dir, "scaling.csv")); err != nil {
 		return err
 	}
