@@ -165,19 +165,37 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 	for c := range seeds {
 		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	workers := 1
-	if p.Fork != nil {
-		workers = min(s.chains, runtime.GOMAXPROCS(0))
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	prog := newChainProgress(obs, s)
 	flat := make([][]float64, s.chains)
 	out := make([][][]float64, s.chains)
-	errs := make([]error, s.chains)
+	err := forEachChain(ctx, p, s.chains, func(ctx context.Context, q *Problem, c int) error {
+		var err error
+		flat[c], out[c], err = runChain(ctx, q, c, seeds[c], s, prog)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
+}
+
+// forEachChain calls run for chains 0 .. n−1, concurrently on up to
+// GOMAXPROCS goroutines when p can Fork (one Problem per goroutine, the
+// first being p itself). The first chain to fail cancels the others; the
+// error returned is that of the lowest-numbered chain that failed for a
+// reason of its own, or ctx's. A panic in a chain is re-raised on the
+// caller's goroutine.
+func forEachChain(ctx context.Context, p *Problem, n int, run func(ctx context.Context, q *Problem, c int) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	workers := 1
+	if p.Fork != nil {
+		workers = min(n, runtime.GOMAXPROCS(0))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, n)
 	var next atomic.Int64
 	var panicked atomic.Pointer[any]
 	work := func(q *Problem) {
@@ -189,11 +207,10 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 		}()
 		for {
 			c := int(next.Add(1) - 1)
-			if c >= s.chains {
+			if c >= n {
 				return
 			}
-			flat[c], out[c], errs[c] = runChain(cctx, q, c, seeds[c], s, prog)
-			if errs[c] != nil {
+			if errs[c] = run(cctx, q, c); errs[c] != nil {
 				cancel()
 			}
 		}
@@ -210,14 +227,14 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 		panic(*r)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			return nil, err
+			return err
 		}
 	}
-	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
+	return nil
 }
 
 // runChain runs chain c (0-based) with its own source and returns its

@@ -33,6 +33,10 @@
 //     dynamics, its RMSprop-preconditioned form and its cyclical-step form,
 //     several chains run concurrently; the states they visit, a *Samples,
 //     whose convergence Diagnose checks in function space (R̂, ESS).
+//   - NUTS ("nuts"): the No-U-Turn Sampler with full-data gradients and
+//     Stan's warmup (dual-averaged step size, diagonal mass matrix), the
+//     exact-posterior reference for small models; a *NUTSSamples (a
+//     *Samples with the count of divergent transitions).
 //
 // # Distillation
 //

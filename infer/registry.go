@@ -77,7 +77,7 @@ type Registry map[string]func(args []Arg) (Method, error)
 // Builtins returns a new registry holding the backends of this package:
 // "map" (*MAP), "vi" (*VI),
 // "swag" (*SWAG), "multiswag" (*MultiSWAG),
-// "sgld" (*SGLD), "psgld" (*PSGLD) and "csgmcmc" (*CSGMCMC).
+// "sgld" (*SGLD), "psgld" (*PSGLD), "csgmcmc" (*CSGMCMC) and "nuts" (*NUTS).
 //
 // "ensemble" (*Ensemble) and "laplace" (*Laplace) build their nested
 // method: setting through the registry they belong to, so any point method
@@ -91,6 +91,7 @@ func Builtins() Registry {
 		"sgld":      buildSampler[SGLD],
 		"psgld":     buildSampler[PSGLD],
 		"csgmcmc":   buildSampler[CSGMCMC],
+		"nuts":      buildSampler[NUTS],
 	}
 	r["ensemble"] = r.buildEnsemble
 	r["laplace"] = r.buildLaplace

@@ -19,7 +19,7 @@ func TestBuiltins(t *testing.T) {
 	if !slices.IsSorted(got) {
 		t.Errorf("Names() = %v, not sorted", got)
 	}
-	for _, name := range []string{"map", "vi", "swag", "multiswag", "sgld", "psgld", "csgmcmc"} {
+	for _, name := range []string{"map", "vi", "swag", "multiswag", "sgld", "psgld", "csgmcmc", "nuts"} {
 		if !slices.Contains(got, name) {
 			t.Errorf("Names() = %v, missing %q", got, name)
 		}
@@ -96,6 +96,8 @@ func TestSettingErrors(t *testing.T) {
 		{"vi", []infer.Arg{num("kl_weight", 0)}, 0, `kl_weight must be positive, got 0`},
 		{"vi", []infer.Arg{num("momentum", 1)}, 0, `momentum must be in [0, 1), got 1`},
 		{"vi", []infer.Arg{num("lr", 1e-3), num("lr", 1e-3)}, 1, `lr is set twice`},
+		{"nuts", []infer.Arg{num("warmup", 10), num("max_depth", 40)}, 1, `max_depth must be at most 30, got 40`},
+		{"nuts", []infer.Arg{num("target_accept", 1)}, 0, `target_accept must be in [0, 1), got 1`},
 		{"vi", []infer.Arg{{Num: 3}}, 0, `vi takes named settings, as in vi(epochs: 100); got 3`},
 	} {
 		m, err := infer.Builtins().New(tc.method, tc.args)

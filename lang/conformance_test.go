@@ -13,7 +13,8 @@ import (
 // conformance lists every backend with settings that suit the conjugate
 // problem, and how closely its epistemic variance must match the exact one
 // (as a ratio band). A point method has none, nor has an ensemble of MAPs
-// on a convex problem; Laplace is exact for a linear-Gaussian model; SWAG's covariance matches the
+// on a convex problem; Laplace is exact for a linear-Gaussian model, and
+// NUTS samples the exact posterior; SWAG's covariance matches the
 // posterior only for a tuned learning rate (Mandt et al. 2017), so it gets a
 // loose band.
 var conformance = []struct {
@@ -30,6 +31,7 @@ var conformance = []struct {
 	{"laplace(hessian: diag, prior_precision: 1, epochs: 300, lr: 0.05, batch: 1000)", 0.9, 1.1, 0.1},
 	{"sgld(epochs: 4000, lr: 0.0002, batch: 1000, decay: 0, chains: 4, max_samples: 1000)", 0.85, 1.15, 0.3},
 	{"multiswag(members: 2, epochs: 300, lr: 0.01, swa_lr: 0.01, batch: 16)", 0.33, 3, 0.5},
+	{"nuts(warmup: 300, samples: 500, chains: 4)", 0.9, 1.1, 0.15},
 }
 
 // TestConformance runs every backend on Bayesian linear regression written

@@ -76,19 +76,25 @@ func cell(t *testing.T, tab *Table, row, col string) float64 {
 	return 0
 }
 
-// TestExampleMcycle: both posteriors beat a single Gaussian fitted to the
-// training targets on held-out NLL.
-func TestExampleMcycle(t *testing.T) {
-	s, tables := runExample(t, "mcycle", 600)
-	train := mustData(t, s, "train")
-	test := mustData(t, s, "test")
+// gaussianBaseline is the held-out NLL of one Gaussian fitted to the
+// session's training targets, on its test rows.
+func gaussianBaseline(t *testing.T, s *Session) float64 {
+	t.Helper()
+	train, test := mustData(t, s, "train"), mustData(t, s, "test")
 	mu, sd := meanStd(train.Y)
 	base := 0.0
 	for _, y := range test.Y {
 		z := (y - mu) / sd
 		base += 0.5*math.Log(2*math.Pi) + math.Log(sd) + 0.5*z*z
 	}
-	base /= float64(len(test.Y))
+	return base / float64(len(test.Y))
+}
+
+// TestExampleMcycle: both posteriors beat a single Gaussian fitted to the
+// training targets on held-out NLL.
+func TestExampleMcycle(t *testing.T) {
+	s, tables := runExample(t, "mcycle", 600)
+	base := gaussianBaseline(t, s)
 	for _, p := range []string{"p_map", "p_vi"} {
 		nll := cell(t, tables[p], p, "nll")
 		t.Logf("%s test NLL %.3f, baseline Gaussian %.3f", p, nll, base)
@@ -168,5 +174,26 @@ func TestExampleOODDigits(t *testing.T) {
 	t.Logf("best epistemic AUROC %.4f (%s), map entropy AUROC %.4f", best, bestName, mapAUROC)
 	if best <= mapAUROC {
 		t.Errorf("no epistemic AUROC beats map's entropy AUROC %.4f (best %.4f, %s)", mapAUROC, best, bestName)
+	}
+}
+
+// TestExampleMcycleNUTS: the gold-standard sampler runs from a script on a
+// real network, its chains agree in function space, and its held-out NLL
+// beats a Gaussian fitted to the training targets.
+func TestExampleMcycleNUTS(t *testing.T) {
+	var rhat float64
+	s, tables := runExampleWith(t, "mcycle_nuts", 60, func(r Result) {
+		if r.Kind == "fit" && r.Name == "p_nuts" {
+			rhat = r.Fit.Rhat
+		}
+	})
+	base := gaussianBaseline(t, s)
+	nll := cell(t, tables["p_nuts"], "p_nuts", "nll")
+	t.Logf("NUTS test NLL %.3f (Gaussian baseline %.3f), split-R̂ %.3f", nll, base, rhat)
+	if !(nll < base-0.3) {
+		t.Errorf("NUTS test NLL %.3f does not beat the Gaussian baseline %.3f", nll, base)
+	}
+	if !(rhat > 0 && rhat < 1.3) {
+		t.Errorf("NUTS split-R̂ %.3f: the chains disagree after a short warmup", rhat)
 	}
 }

@@ -149,6 +149,11 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if err := x.diagnose(summary, post, problem, xs); err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
+	if w, ok := post.(interface{ Warnings() []string }); ok {
+		for _, msg := range w.Warnings() {
+			summary.Warning = strings.TrimPrefix(summary.Warning+"; "+msg, "; ")
+		}
+	}
 	x.emit(Result{Kind: "fit", Name: name, Fit: summary})
 	return p, nil
 }

@@ -103,6 +103,7 @@ func TestSaveLoadEveryKind(t *testing.T) {
 		"swag":      "swag(epochs: 6, rank: 3)",
 		"multiswag": "multiswag(members: 2, epochs: 6, rank: 3)",
 		"sgld":      "sgld(epochs: 8, chains: 2)",
+		"nuts":      "nuts(warmup: 20, samples: 10, chains: 2, max_depth: 5)",
 		"ensemble":  "ensemble(members: 2, method: map(epochs: 5))",
 		"laplace":   "laplace(epochs: 5)",
 		"laplace_d": "laplace(epochs: 5, hessian: diag)",
