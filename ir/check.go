@@ -700,7 +700,12 @@ func (c *checker) postRef(e parser.Expr) *PosteriorRef {
 	return &PosteriorRef{r}
 }
 
-var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "trainable", "stored"}
+var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "trainable", "stored",
+	"agreement", "tv", "w2", "epistemic"}
+
+// referenceMetrics compare a posterior's predictive with a reference
+// posterior's (NUTS, say) on the same rows instead of with the targets.
+var referenceMetrics = []string{"agreement", "tv", "w2", "epistemic"}
 
 func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 	out := &Evaluate{Span: s.Sp}
@@ -926,6 +931,18 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 		return Metric{}, false
 	}
 	m := Metric{Name: id.Name, Level: 0.9, Bins: 15, Span: e.Span()}
+	if contains(referenceMetrics, id.Name) {
+		if call == nil {
+			c.errorf(e.Span(), source.Type, "metric %s compares with a reference posterior: write %s(p_ref)", id.Name, id.Name)
+			return m, false
+		}
+		a := c.args(call, []string{"reference"}, nil)
+		if a == nil {
+			return m, false
+		}
+		m.Ref = c.postRef(a["reference"])
+		return m, m.Ref != nil
+	}
 	if call == nil {
 		return m, true
 	}

@@ -161,9 +161,10 @@ type BindPosterior struct {
 
 // Metric is one column of an evaluate table.
 type Metric struct {
-	Name  string  // nll, rmse, mae, coverage, accuracy, ece, brier, brier_per_class
-	Level float64 // coverage level
-	Bins  int     // ece bins
+	Name  string        // nll, rmse, mae, coverage, accuracy, ece, brier, brier_per_class, agreement, tv, w2, epistemic
+	Level float64       // coverage level
+	Bins  int           // ece bins
+	Ref   *PosteriorRef // agreement, tv, w2, epistemic: the reference posterior
 	Span  source.Span
 }
 

@@ -30,6 +30,24 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 	for _, m := range st.Metrics {
 		t.Columns = append(t.Columns, metricLabel(m))
 	}
+	// The reference posteriors' predictives, drawn once with the seed their
+	// own row of the table uses.
+	refs := map[string]*predictive.Predictive{}
+	for _, m := range st.Metrics {
+		if m.Ref == nil || refs[m.Ref.Name] != nil {
+			continue
+		}
+		p, err := x.posteriorValue(m.Ref)
+		if err != nil {
+			return err
+		}
+		if d.Width() != p.Model.InputWidth {
+			return x.errorf(m.Ref.Span, source.Shape, "reference posterior %s takes %d input features but the data has %d", m.Ref.Name, p.Model.InputWidth, d.Width())
+		}
+		if refs[m.Ref.Name], err = x.predictive(p, d.X, "evaluate:"+m.Ref.Name); err != nil {
+			return x.wrap(st.Span, source.Runtime, err)
+		}
+	}
 	for _, r := range st.Posts {
 		p, err := x.posteriorValue(r)
 		if err != nil {
@@ -44,7 +62,13 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		}
 		row := TableRow{Label: r.Name}
 		for _, m := range st.Metrics {
-			v, err := computeMetric(m, pred, d)
+			var v float64
+			var err error
+			if m.Ref != nil {
+				v, err = compareMetric(m, pred, refs[m.Ref.Name])
+			} else {
+				v, err = computeMetric(m, pred, d)
+			}
 			if c, ok := countMetric(m, p); ok {
 				v, err = c, nil
 			}
@@ -61,6 +85,9 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 }
 
 func metricLabel(m ir.Metric) string {
+	if m.Ref != nil {
+		return fmt.Sprintf("%s(%s)", m.Name, m.Ref.Name)
+	}
 	switch m.Name {
 	case "coverage":
 		return fmt.Sprintf("coverage(%g)", m.Level)
@@ -107,6 +134,52 @@ func computeMetric(m ir.Metric, pred *predictive.Predictive, d *data.Dataset) (f
 		return metric.BrierPerClass(prob, pred.K, y), nil
 	}
 	return math.NaN(), fmt.Errorf("%s needs a regression model", m.Name)
+}
+
+// compareMetric evaluates one metric of a predictive against a reference
+// posterior's predictive on the same rows: top-label agreement and total
+// variation for classifiers, the 2-Wasserstein distance between the
+// moment-matched Gaussians for regression, and for both the ratio of the
+// summed epistemic uncertainty (variance of the mean, or mutual
+// information) to the reference's: 1 when the spread matches.
+func compareMetric(m ir.Metric, pred, ref *predictive.Predictive) (float64, error) {
+	if pred.Kind != ref.Kind || pred.K != ref.K {
+		return math.NaN(), fmt.Errorf("the reference posterior %s predicts a different kind of target", m.Ref.Name)
+	}
+	ratio := func(a, b []float64) float64 {
+		sa, sb := 0.0, 0.0
+		for i, v := range a {
+			sa += v
+			sb += b[i]
+		}
+		return sa / sb
+	}
+	if pred.Kind == predictive.Regression {
+		mean, ale, epi := pred.Regression()
+		rmean, rale, repi := ref.Regression()
+		switch m.Name {
+		case "w2":
+			sd, rsd := make([]float64, len(mean)), make([]float64, len(mean))
+			for i := range mean {
+				sd[i], rsd[i] = math.Sqrt(ale[i]+epi[i]), math.Sqrt(rale[i]+repi[i])
+			}
+			return metric.GaussianW2(mean, sd, rmean, rsd), nil
+		case "epistemic":
+			return ratio(epi, repi), nil
+		}
+		return math.NaN(), fmt.Errorf("%s needs a classifier (w2 and epistemic compare regressions)", m.Name)
+	}
+	prob, _, _, epi := pred.Classification()
+	rprob, _, _, repi := ref.Classification()
+	switch m.Name {
+	case "agreement":
+		return metric.Agreement(prob, rprob, pred.K), nil
+	case "tv":
+		return metric.TotalVariation(prob, rprob, pred.K), nil
+	case "epistemic":
+		return ratio(epi, repi), nil
+	}
+	return math.NaN(), fmt.Errorf("%s needs a regression model (agreement, tv and epistemic compare classifiers)", m.Name)
 }
 
 func (x *executor) predict(st *ir.Predict) error {

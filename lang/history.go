@@ -86,7 +86,7 @@ func (s *Session) Builtins() []string {
 	out := parser.Keywords()
 	out = append(out, "csv", "split", "where", "load", "dense", "normal", "laplace",
 		"student_t", "categorical", "bernoulli", "poisson", "weights", "biases", "fan_in",
-		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class",
+		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "agreement", "tv",
 		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false",
 		"dirichlet", "softmax", "lora", "lora_xs", "point", "frozen", "trainable", "stored",
 		"of", "over", "gp", "rbf", "matern12", "matern32", "matern52", "periodic", "linear",

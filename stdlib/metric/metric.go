@@ -319,3 +319,61 @@ func W1(a, b []float64) float64 {
 	}
 	return w
 }
+
+// The metrics below compare a posterior's predictive with a reference
+// posterior's on the same rows (the exact posterior by NUTS, say), as in
+// Izmailov et al. (2021), "What are Bayesian neural network posteriors
+// really like?".
+
+// Agreement returns the fraction of rows whose most probable class (ties
+// to the lowest index) is the same under prob and ref, both N×K row-major
+// with K = k.
+func Agreement(prob, ref []float64, k int) float64 {
+	sameLen("Agreement", prob, ref)
+	n := len(prob) / k
+	if n == 0 {
+		return math.NaN()
+	}
+	hit := 0
+	for i := range n {
+		a, _ := argmax(prob[i*k : (i+1)*k])
+		b, _ := argmax(ref[i*k : (i+1)*k])
+		if a == b {
+			hit++
+		}
+	}
+	return float64(hit) / float64(n)
+}
+
+// TotalVariation returns the mean over rows of the total variation
+// distance ½ Σ_k |prob_k − ref_k| between two N×K class distributions.
+func TotalVariation(prob, ref []float64, k int) float64 {
+	sameLen("TotalVariation", prob, ref)
+	n := len(prob) / k
+	if n == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for i, p := range prob {
+		s += math.Abs(p - ref[i])
+	}
+	return s / 2 / float64(n)
+}
+
+// GaussianW2 returns the mean over rows of the 2-Wasserstein distance
+// between the Gaussians N(mean, sd²) and N(refMean, refSd²) matched to two
+// predictives' first two moments: √((m − m')² + (s − s')²).
+func GaussianW2(mean, sd, refMean, refSd []float64) float64 {
+	sameLen("GaussianW2", mean, sd)
+	sameLen("GaussianW2", mean, refMean)
+	sameLen("GaussianW2", mean, refSd)
+	if len(mean) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for i, m := range mean {
+		dm, ds := m-refMean[i], sd[i]-refSd[i]
+		s += math.Sqrt(dm*dm + ds*ds)
+	}
+	return s / float64(len(mean))
+}

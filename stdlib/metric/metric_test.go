@@ -399,3 +399,22 @@ func TestMisuse(t *testing.T) {
 		})
 	}
 }
+
+func TestReferenceMetrics(t *testing.T) {
+	p := []float64{0.7, 0.3, 0.2, 0.8, 0.5, 0.5}
+	q := []float64{0.6, 0.4, 0.9, 0.1, 0.5, 0.5}
+	if got := Agreement(p, q, 2); math.Abs(got-2.0/3) > 1e-15 {
+		t.Errorf("Agreement = %v, want 2/3", got)
+	}
+	// Rows: ½(0.1+0.1), ½(0.7+0.7), 0.
+	if got := TotalVariation(p, q, 2); math.Abs(got-(0.1+0.7)/3) > 1e-15 {
+		t.Errorf("TotalVariation = %v, want %v", got, 0.8/3)
+	}
+	if got := TotalVariation(p, p, 2); got != 0 {
+		t.Errorf("TotalVariation with itself = %v", got)
+	}
+	// √(3² + 4²) = 5 and 0.
+	if got := GaussianW2([]float64{3, 1}, []float64{5, 2}, []float64{0, 1}, []float64{1, 2}); got != 2.5 {
+		t.Errorf("GaussianW2 = %v, want 2.5", got)
+	}
+}
