@@ -455,3 +455,21 @@ func TestFusedSGDMatchesGeneral(t *testing.T) {
 		t.Error("a NaN gradient was not reported")
 	}
 }
+
+// A chain's default length is 10 000 steps when the data give few steps an
+// epoch, 200 epochs otherwise; a cap above 200 applies once N is known.
+func TestDefaultSamplerEpochs(t *testing.T) {
+	for _, c := range []struct {
+		n, cap, want int
+	}{{100, 0, 10000}, {1797, 0, 667}, {60000, 0, 200}, {100, 1000, 1000}, {100, 50, 50}, {60000, 1000, 200}} {
+		p := quadratic(c.n, 2)
+		m := SGLD{}.CapEpochs(c.cap).(*SGLD)
+		if s := m.spec(p); s.epochs != c.want || s.burnin != c.want/2 {
+			t.Errorf("N=%d cap %d: %d epochs, burn-in %d; want %d and %d", c.n, c.cap, s.epochs, s.burnin, c.want, c.want/2)
+		}
+		cs := CSGMCMC{}.CapEpochs(c.cap).(*CSGMCMC)
+		if s := cs.spec(p); s.epochs != c.want {
+			t.Errorf("csgmcmc N=%d cap %d: %d epochs, want %d", c.n, c.cap, s.epochs, c.want)
+		}
+	}
+}
