@@ -168,6 +168,7 @@ type nutsTree struct {
 // nutsChain is one chain's state and workspaces; a transition allocates
 // nothing.
 type nutsChain struct {
+	ctx     context.Context // checked at every leapfrog step: a deep tree on a large model takes seconds
 	p       *Problem
 	m       NUTS
 	rng     *rand.Rand
@@ -279,6 +280,9 @@ func uturn(sMinus, sPlus, rho []float64) bool {
 func (ch *nutsChain) build(depth int, h float64) bool {
 	t := &ch.tree[depth]
 	if depth == 0 {
+		if ch.ctx.Err() != nil {
+			return false // run reports the cancellation
+		}
 		ch.leapfrog(&ch.z, h)
 		ch.steps++
 		hz := ch.z.u + ch.kinetic(ch.z.p)
@@ -527,6 +531,7 @@ func nutsWindows(n int) (start int, ends []int) {
 // kept transitions.
 func (ch *nutsChain) run(ctx context.Context, c int, prog *chainProgress) ([][]float64, int, float64, error) {
 	p, m := ch.p, ch.m
+	ch.ctx = ctx
 	if p.Init != nil {
 		p.Init(ch.cur.theta, ch.rng)
 	}
@@ -555,6 +560,9 @@ func (ch *nutsChain) run(ctx context.Context, c int, prog *chainProgress) ([][]f
 			return nil, 0, 0, err
 		}
 		accept, depth := ch.transition()
+		if err := ctx.Err(); err != nil {
+			return nil, 0, 0, err
+		}
 		if it < m.Warmup {
 			ch.eps = da.learn(accept)
 			if len(ends) > 0 && it >= winStart && it < ends[len(ends)-1] {

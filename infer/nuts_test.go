@@ -118,3 +118,24 @@ func TestNUTSBadStart(t *testing.T) {
 		t.Fatalf("err = %v, want a DivergenceError of chain 1", err)
 	}
 }
+
+// Cancelling stops a fit inside a transition, not after it.
+func TestNUTSCancel(t *testing.T) {
+	p := gaussian([]float64{1, 1}, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	inner := p.NegLogLik
+	p.NegLogLik = func(grad, theta []float64, idx []int) float64 {
+		if calls++; calls == 50 {
+			cancel()
+		}
+		return inner(grad, theta, idx)
+	}
+	_, err := infer.NUTS{Warmup: 1000, Samples: 1000, Chains: 1}.Fit(ctx, p, rand.New(rand.NewPCG(1, 1)), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if calls > 51 {
+		t.Errorf("%d gradient evaluations after the cancel", calls-50)
+	}
+}
