@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -471,5 +472,17 @@ func TestDefaultSamplerEpochs(t *testing.T) {
 		if s := cs.spec(p); s.epochs != c.want {
 			t.Errorf("csgmcmc N=%d cap %d: %d epochs, want %d", c.n, c.cap, s.epochs, c.want)
 		}
+	}
+}
+
+// A NUTS transition allocates nothing.
+func TestNUTSTransitionAllocs(t *testing.T) {
+	p := quadratic(20, 5)
+	ch := newNUTSChain(p, NUTS{}.withDefaults(), rand.New(rand.NewPCG(1, 2)))
+	ch.ctx = context.Background()
+	ch.potential(&ch.cur)
+	ch.eps = 0.1
+	if a := testing.AllocsPerRun(20, func() { ch.transition() }); a != 0 {
+		t.Errorf("%v allocations per transition", a)
 	}
 }
