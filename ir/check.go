@@ -334,7 +334,14 @@ func (c *checker) args(call *parser.Call, required, optional []string) map[strin
 		name := ""
 		if a.Name == nil {
 			if pos >= len(required) {
-				c.errorf(a.Sp, source.Type, "%s takes %d positional arguments; name the others (%s)", call.Fun.Name, len(required), strings.Join(optional, ", "))
+				switch {
+				case len(optional) > 0:
+					c.errorf(a.Sp, source.Type, "%s takes %d positional arguments; name the others (%s)", call.Fun.Name, len(required), strings.Join(optional, ", "))
+				case len(required) == 1:
+					c.errorf(a.Sp, source.Type, "%s takes 1 argument", call.Fun.Name)
+				default:
+					c.errorf(a.Sp, source.Type, "%s takes %d arguments", call.Fun.Name, len(required))
+				}
 				ok = false
 				continue
 			}
