@@ -161,10 +161,7 @@ func (s *chainSpec) selectEpochs() {
 // returned is that of the lowest-numbered chain that failed for a reason
 // of its own. A panic in a chain is re-raised on the caller's goroutine.
 func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s *chainSpec) (*Samples, error) {
-	seeds := make([][2]uint64, s.chains)
-	for c := range seeds {
-		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
-	}
+	seeds := chainSeeds(rng, s.chains)
 	prog := newChainProgress(obs, s)
 	flat := make([][]float64, s.chains)
 	out := make([][][]float64, s.chains)
@@ -177,6 +174,17 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 		return nil, err
 	}
 	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
+}
+
+// chainSeeds draws two words for each of n chains' sources from rng,
+// before any chain starts, so that the result does not depend on how the
+// chains are scheduled.
+func chainSeeds(rng *rand.Rand, n int) [][2]uint64 {
+	seeds := make([][2]uint64, n)
+	for c := range seeds {
+		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
+	}
+	return seeds
 }
 
 // forEachChain calls run for chains 0 .. n−1, concurrently on up to

@@ -115,6 +115,13 @@ type Posterior interface {
 	Draw(s int, rng *rand.Rand) [][]float64
 }
 
+// A Warner is a posterior whose fit has something to warn its user about
+// (NUTS's divergent transitions); Warning returns "" when all is well.
+// Front ends print it with the fit's summary.
+type Warner interface {
+	Warning() string
+}
+
 // EpochCapper is implemented by methods whose length is counted in epochs.
 // CapEpochs returns a copy that runs at most n epochs (n > 0); a composite
 // method (an ensemble) caps its members. Quick test runs use it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // NUTS is the No-U-Turn Sampler (Hoffman & Gelman 2014) in the form Stan
@@ -78,27 +79,28 @@ type NUTSSamples struct {
 	*Samples
 	// Divergent counts the transitions after warmup whose trajectory
 	// diverged (its energy rose by more than 1000): a sign that the draws
-	// miss a region the step size cannot resolve.
-	Divergent int
+	// miss a region the step size cannot resolve. Transitions counts all
+	// of them, thinned-out ones included.
+	Divergent, Transitions int
 	// StepSize and MeanDepth are each chain's adapted step size and the
 	// mean tree depth of its kept transitions.
 	StepSize, MeanDepth []float64
 }
 
-// Warnings returns the sampler's warnings for the fit summary: divergent
-// transitions after warmup.
-func (s *NUTSSamples) Warnings() []string {
+var _ Warner = (*NUTSSamples)(nil)
+
+// Warning reports divergent transitions after warmup, or "".
+func (s *NUTSSamples) Warning() string {
 	if s.Divergent == 0 {
-		return nil
+		return ""
 	}
-	n := s.Len()
-	return []string{fmt.Sprintf("%d of %d transitions after warmup diverged: the posterior has regions the step size cannot resolve (raise target_accept, e.g. 0.95)", s.Divergent, n)}
+	return fmt.Sprintf("%d of %d transitions after warmup diverged: the posterior has regions the step size cannot resolve (raise target_accept, e.g. 0.95)", s.Divergent, s.Transitions)
 }
 
 // Fit runs the chains and returns their draws. It reports Progress after
 // every iteration of all chains together (Epoch counts iterations, warmup
 // included; Loss is the chains' mean of U/N), stops with ctx.Err() when ctx
-// is done (checked before every iteration) and returns a *DivergenceError
+// is done (checked at every leapfrog step) and returns a *DivergenceError
 // naming the chain when the log density or its gradient at the starting
 // point is not finite.
 func (m NUTS) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
@@ -106,10 +108,7 @@ func (m NUTS) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer)
 		return nil, err
 	}
 	m = m.withDefaults()
-	seeds := make([][2]uint64, m.Chains)
-	for c := range seeds {
-		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
-	}
+	seeds := chainSeeds(rng, m.Chains)
 	prog := newChainProgress(obs, &chainSpec{method: m.Name(), epochs: m.Warmup + m.Samples*m.Thin, chains: m.Chains})
 	draws := make([][][]float64, m.Chains)
 	div := make([]int, m.Chains)
@@ -129,7 +128,7 @@ func (m NUTS) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer)
 	if err != nil {
 		return nil, err
 	}
-	out := &NUTSSamples{Samples: s, StepSize: eps, MeanDepth: depth}
+	out := &NUTSSamples{Samples: s, StepSize: eps, MeanDepth: depth, Transitions: m.Chains * m.Samples * m.Thin}
 	for _, d := range div {
 		out.Divergent += d
 	}
@@ -153,16 +152,32 @@ func (z *nutsPoint) copyFrom(o *nutsPoint) {
 	z.u = o.u
 }
 
-// nutsTree is what building a subtree returns, in the workspace of its
-// depth: the draw chosen within it, the sum of its momenta, its momenta
-// and sharp momenta M⁻¹p at the end next to the existing trajectory (beg)
-// and at the far end (end), and the log of its summed weights exp(H0 − H).
+// nutsTree summarises a stretch of trajectory: the draw chosen within it,
+// the sum of its momenta, its momenta and sharp momenta M⁻¹p at its two
+// ends, and the log of its summed weights exp(H0 − H). A subtree's beg is
+// the end next to the trajectory it extends; the whole trajectory's beg is
+// its backward end.
 type nutsTree struct {
 	sample       []float64
 	rho          []float64
 	pBeg, pEnd   []float64
 	sBeg, sEnd   []float64
 	logSumWeight float64
+}
+
+func newNUTSTree(d int) nutsTree {
+	return nutsTree{sample: make([]float64, d), rho: make([]float64, d),
+		pBeg: make([]float64, d), pEnd: make([]float64, d), sBeg: make([]float64, d), sEnd: make([]float64, d)}
+}
+
+// point makes t the one-point trajectory at z.
+func (ch *nutsChain) point(t *nutsTree, z *nutsPoint) {
+	copy(t.sample, z.theta)
+	copy(t.rho, z.p)
+	copy(t.pBeg, z.p)
+	copy(t.pEnd, z.p)
+	ch.sharp(t.sBeg, z.p)
+	copy(t.sEnd, t.sBeg)
 }
 
 // nutsChain is one chain's state and workspaces; a transition allocates
@@ -176,15 +191,12 @@ type nutsChain struct {
 	invMass []float64 // diagonal M⁻¹
 	eps     float64
 
-	cur        nutsPoint // the chain's state
-	z          nutsPoint // the point being integrated
-	bck, fwd   nutsPoint // the trajectory's ends
-	tree       []nutsTree
-	rho        []float64
-	sample     []float64 // the transition's draw
-	pBck, pFwd []float64 // momenta at the trajectory's ends
-	sBck, sFwd []float64 // and their sharp versions
-	tmp        []float64
+	cur      nutsPoint // the chain's state
+	z        nutsPoint // the point being integrated
+	bck, fwd nutsPoint // the trajectory's ends
+	traj     nutsTree  // the whole trajectory; its sample is the transition's draw
+	tree     []nutsTree
+	tmp      []float64
 
 	// Per transition.
 	h0       float64
@@ -197,8 +209,7 @@ func newNUTSChain(p *Problem, m NUTS, rng *rand.Rand) *nutsChain {
 	d := p.Dim
 	ch := &nutsChain{p: p, m: m, rng: rng, invMass: make([]float64, d),
 		cur: newNUTSPoint(d), z: newNUTSPoint(d), bck: newNUTSPoint(d), fwd: newNUTSPoint(d),
-		rho: make([]float64, d), sample: make([]float64, d), tmp: make([]float64, d),
-		pBck: make([]float64, d), pFwd: make([]float64, d), sBck: make([]float64, d), sFwd: make([]float64, d)}
+		traj: newNUTSTree(d), tmp: make([]float64, d)}
 	ch.all = make([]int, p.N)
 	for i := range ch.all {
 		ch.all[i] = i
@@ -208,9 +219,7 @@ func newNUTSChain(p *Problem, m NUTS, rng *rand.Rand) *nutsChain {
 	}
 	ch.tree = make([]nutsTree, m.MaxDepth+1)
 	for i := range ch.tree {
-		t := &ch.tree[i]
-		t.sample, t.rho = make([]float64, d), make([]float64, d)
-		t.pBeg, t.pEnd, t.sBeg, t.sEnd = make([]float64, d), make([]float64, d), make([]float64, d), make([]float64, d)
+		ch.tree[i] = newNUTSTree(d)
 	}
 	return ch
 }
@@ -274,6 +283,14 @@ func uturn(sMinus, sPlus, rho []float64) bool {
 	return a > 0 && b > 0
 }
 
+// uturnWith is uturn over ρ + p: a trajectory extended by one more point.
+func (ch *nutsChain) uturnWith(sMinus, sPlus, rho, p []float64) bool {
+	for i, r := range rho {
+		ch.tmp[i] = r + p[i]
+	}
+	return uturn(sMinus, sPlus, ch.tmp)
+}
+
 // build integrates a subtree of 2^depth steps from ch.z in direction h
 // (the signed step), leaving ch.z at its far end and its summary in
 // ch.tree[depth]. It reports false when the subtree diverged or turned.
@@ -295,12 +312,7 @@ func (ch *nutsChain) build(depth int, h float64) bool {
 		}
 		t.logSumWeight = ch.h0 - hz
 		ch.sumMetro += math.Min(1, math.Exp(ch.h0-hz))
-		copy(t.sample, ch.z.theta)
-		copy(t.rho, ch.z.p)
-		copy(t.pBeg, ch.z.p)
-		copy(t.pEnd, ch.z.p)
-		ch.sharp(t.sBeg, ch.z.p)
-		copy(t.sEnd, t.sBeg)
+		ch.point(t, &ch.z)
 		return true
 	}
 	sub := &ch.tree[depth-1]
@@ -326,15 +338,7 @@ func (ch *nutsChain) build(depth int, h float64) bool {
 	t.logSumWeight = lsw
 	// Across the halves: the first half with the second's first point, and
 	// the second half with the first's last point.
-	ok := true
-	for i := range ch.tmp {
-		ch.tmp[i] = t.rho[i] + sub.pBeg[i]
-	}
-	ok = ok && uturn(t.sBeg, sub.sBeg, ch.tmp)
-	for i := range ch.tmp {
-		ch.tmp[i] = sub.rho[i] + t.pEnd[i]
-	}
-	ok = ok && uturn(t.sEnd, sub.sEnd, ch.tmp)
+	ok := ch.uturnWith(t.sBeg, sub.sBeg, t.rho, sub.pBeg) && ch.uturnWith(t.sEnd, sub.sEnd, sub.rho, t.pEnd)
 	for i, r := range sub.rho {
 		t.rho[i] += r
 	}
@@ -361,26 +365,21 @@ func (ch *nutsChain) transition() (accept float64, depth int) {
 	ch.h0 = ch.cur.u + ch.kinetic(ch.cur.p)
 	ch.bck.copyFrom(&ch.cur)
 	ch.fwd.copyFrom(&ch.cur)
-	copy(ch.sample, ch.cur.theta)
-	copy(ch.rho, ch.cur.p)
-	copy(ch.pBck, ch.cur.p)
-	copy(ch.pFwd, ch.cur.p)
-	ch.sharp(ch.sBck, ch.cur.p)
-	copy(ch.sFwd, ch.sBck)
+	tr := &ch.traj
+	ch.point(tr, &ch.cur)
+	tr.logSumWeight = 0
 	ch.sumMetro, ch.steps, ch.diverged = 0, 0, false
-	logSumWeight := 0.0
 	for depth < ch.m.MaxDepth {
 		t := &ch.tree[depth]
 		forward := ch.rng.Float64() < 0.5
 		// Extend from one end; t's beg is next to that end.
-		var pNear, sNear []float64
+		pNear, sNear, sFar := tr.pEnd, tr.sEnd, tr.sBeg
 		h := ch.eps
 		if forward {
 			ch.z.copyFrom(&ch.fwd)
-			pNear, sNear = ch.pFwd, ch.sFwd
 		} else {
 			ch.z.copyFrom(&ch.bck)
-			pNear, sNear = ch.pBck, ch.sBck
+			pNear, sNear, sFar = tr.pBeg, tr.sBeg, tr.sEnd
 			h = -ch.eps
 		}
 		if !ch.build(depth, h) {
@@ -392,52 +391,32 @@ func (ch *nutsChain) transition() (accept float64, depth int) {
 		} else {
 			ch.bck.copyFrom(&ch.z)
 		}
-		if t.logSumWeight > logSumWeight || math.Log(ch.rng.Float64()) < t.logSumWeight-logSumWeight {
-			copy(ch.sample, t.sample)
+		if t.logSumWeight > tr.logSumWeight || math.Log(ch.rng.Float64()) < t.logSumWeight-tr.logSumWeight {
+			copy(tr.sample, t.sample)
 		}
-		logSumWeight = logAddExp(logSumWeight, t.logSumWeight)
+		tr.logSumWeight = logAddExp(tr.logSumWeight, t.logSumWeight)
 		// The whole trajectory, and each part extended by the other's
 		// nearest point.
-		sFar := ch.sBck // the old trajectory's other end
-		if !forward {
-			sFar = ch.sFwd
-		}
-		for i := range ch.tmp {
-			ch.tmp[i] = ch.rho[i] + t.pBeg[i]
-		}
-		ok := uturn(sFar, t.sBeg, ch.tmp)
-		for i := range ch.tmp {
-			ch.tmp[i] = t.rho[i] + pNear[i]
-		}
-		ok = ok && uturn(sNear, t.sEnd, ch.tmp)
+		ok := ch.uturnWith(sFar, t.sBeg, tr.rho, t.pBeg) && ch.uturnWith(sNear, t.sEnd, t.rho, pNear)
 		for i, r := range t.rho {
-			ch.rho[i] += r
+			tr.rho[i] += r
 		}
 		copy(pNear, t.pEnd)
 		copy(sNear, t.sEnd)
-		if !ok || !uturn(ch.sBck, ch.sFwd, ch.rho) {
+		if !ok || !uturn(tr.sBeg, tr.sEnd, tr.rho) {
 			break
 		}
 	}
 	// The draw: its potential and gradient are recomputed once rather
 	// than carried through every subtree.
-	if !sameVec(ch.sample, ch.cur.theta) {
-		copy(ch.cur.theta, ch.sample)
+	if !slices.Equal(tr.sample, ch.cur.theta) {
+		copy(ch.cur.theta, tr.sample)
 		ch.potential(&ch.cur)
 	}
 	if ch.steps == 0 {
 		return 0, depth
 	}
 	return ch.sumMetro / float64(ch.steps), depth
-}
-
-func sameVec(a, b []float64) bool {
-	for i, v := range a {
-		if v != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // initStepSize is Stan's heuristic: from ch.eps, double or halve the step
@@ -556,10 +535,7 @@ func (ch *nutsChain) run(ctx context.Context, c int, prog *chainProgress) ([][]f
 	divergent, depthSum := 0, 0
 	n := float64(p.N)
 	for it := 0; it < m.Warmup+m.Samples*m.Thin; it++ {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, 0, err
-		}
-		accept, depth := ch.transition()
+		accept, depth := ch.transition() // stops early when ctx is done
 		if err := ctx.Err(); err != nil {
 			return nil, 0, 0, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/bayesl/bayesl/infer"
@@ -98,6 +99,9 @@ func TestNUTSDeterminism(t *testing.T) {
 	if len(da) != 90 {
 		t.Fatalf("%d draws, want 90", len(da))
 	}
+	if n := a.(*infer.NUTSSamples).Transitions; n != 90 {
+		t.Errorf("%d transitions counted, want 90", n)
+	}
 	for i := range da {
 		for j := range da[i] {
 			if da[i][j] != db[i][j] {
@@ -137,5 +141,23 @@ func TestNUTSCancel(t *testing.T) {
 	}
 	if calls > 51 {
 		t.Errorf("%d gradient evaluations after the cancel", calls-50)
+	}
+}
+
+// Thinning keeps every Thin-th draw but counts every transition, the
+// denominator of the divergence warning.
+func TestNUTSThin(t *testing.T) {
+	p := gaussian([]float64{1, 2}, 0)
+	post, err := infer.NUTS{Warmup: 30, Samples: 20, Thin: 3, Chains: 2}.Fit(context.Background(), p, rand.New(rand.NewPCG(2, 2)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := post.(*infer.NUTSSamples)
+	if ns.Len() != 40 || ns.Transitions != 120 {
+		t.Errorf("%d draws of %d transitions, want 40 of 120", ns.Len(), ns.Transitions)
+	}
+	ns.Divergent = 3
+	if w := ns.Warning(); !strings.HasPrefix(w, "3 of 120 transitions") {
+		t.Errorf("warning %q", w)
 	}
 }

@@ -149,9 +149,11 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if err := x.diagnose(summary, post, problem, xs); err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
-	if w, ok := post.(interface{ Warnings() []string }); ok {
-		for _, msg := range w.Warnings() {
-			summary.Warning = strings.TrimPrefix(summary.Warning+"; "+msg, "; ")
+	if w, ok := post.(infer.Warner); ok {
+		if msg := w.Warning(); msg != "" && summary.Warning != "" {
+			summary.Warning += "; " + msg
+		} else if msg != "" {
+			summary.Warning = msg
 		}
 	}
 	x.emit(Result{Kind: "fit", Name: name, Fit: summary})
