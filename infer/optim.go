@@ -122,11 +122,8 @@ func (s *sgd) stepNormalPrior(x, g []float64, nb float64, loc, prec []float64, c
 	n := len(x)
 	g, loc, prec = g[:n], loc[:n], prec[:n]
 	beta, lr := s.beta, s.lr
-	buf := s.buf
-	if buf == nil {
-		// Plain SGD is momentum 0 over a scratch-free buffer: b = c·∇.
-		beta = 0
-	} else {
+	buf := s.buf // nil for plain SGD: b = c·∇
+	if buf != nil {
 		buf = buf[:n]
 	}
 	// Two independent chains of sums and finiteness checks (g·0 is 0 for
