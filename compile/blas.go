@@ -27,8 +27,8 @@ func init() {
 
 // fastBLAS is gonum's BLAS with Dgemm on the assembly kernel, Dsyrk and
 // Dsyr2k as blocks of it, and Dsymv on vec.DotAxpy. Arguments outside what
-// those paths handle (strided vectors, empty sizes) go to gonum, which also
-// raises BLAS's panics for bad ones.
+// those paths handle (negative increments, empty sizes, short slices) go
+// to gonum, which also raises BLAS's panics for bad ones.
 type fastBLAS struct{ gonum.Implementation }
 
 // symBlock is the order of the diagonal blocks Dsyrk and Dsyr2k form
@@ -85,14 +85,8 @@ var symvPool = sync.Pool{New: func() any { return new([]float64) }}
 
 // symv is Dsymv for contiguous x and y of length n.
 func symv(uplo blas.Uplo, n int, alpha float64, a []float64, lda int, x []float64, beta float64, y []float64) {
-	switch beta {
-	case 1:
-	case 0:
-		clear(y)
-	default:
-		for i := range y {
-			y[i] *= beta
-		}
+	if beta != 1 {
+		scaleC(1, n, beta, y, n)
 	}
 	if alpha == 0 {
 		return
@@ -155,27 +149,29 @@ func rankK(uplo blas.Uplo, trans bool, n, k int, alpha float64, a []float64, lda
 		if upper {
 			lo, hi = i, n
 		}
-		row := c[i*ldc+lo : i*ldc+hi]
-		switch beta {
-		case 1:
-		case 0:
-			clear(row)
-		default:
-			for j := range row {
-				row[j] *= beta
-			}
+		if beta != 1 {
+			scaleC(1, hi-lo, beta, c[i*ldc+lo:], ldc)
 		}
 	}
 	if alpha == 0 {
 		return
 	}
-	// xyT sets or adds alpha·X[r0:r0+m]·Y[s0:s0+w]ᵀ into dst (stride ld).
+	// xyT sets dst (stride ld) to alpha·X[r0:r0+m]·Y[s0:s0+w]ᵀ + bet·dst.
 	xyT := func(x []float64, ldx int, y []float64, ldy int, r0, m, s0, w int, bet float64, dst []float64, ld int) {
 		if trans {
 			fastGemm(true, false, m, w, k, alpha, x[r0:], ldx, y[s0:], ldy, bet, dst, ld)
 		} else {
 			fastGemm(false, true, m, w, k, alpha, x[r0*ldx:], ldx, y[s0*ldy:], ldy, bet, dst, ld)
 		}
+	}
+	// update is xyT of the rank-k (b nil) or rank-2k sum.
+	update := func(r0, m, s0, w int, bet float64, dst []float64, ld int) {
+		if b == nil {
+			xyT(a, lda, a, lda, r0, m, s0, w, bet, dst, ld)
+			return
+		}
+		xyT(a, lda, b, ldb, r0, m, s0, w, bet, dst, ld)
+		xyT(b, ldb, a, lda, r0, m, s0, w, 1, dst, ld)
 	}
 	var d [symBlock * symBlock]float64
 	for i0 := 0; i0 < n; i0 += symBlock {
@@ -187,20 +183,9 @@ func rankK(uplo blas.Uplo, trans bool, n, k int, alpha float64, a []float64, lda
 			s0, w = 0, i0
 		}
 		if w > 0 {
-			dst := c[i0*ldc+s0:]
-			if b == nil {
-				xyT(a, lda, a, lda, i0, m, s0, w, 1, dst, ldc)
-			} else {
-				xyT(a, lda, b, ldb, i0, m, s0, w, 1, dst, ldc)
-				xyT(b, ldb, a, lda, i0, m, s0, w, 1, dst, ldc)
-			}
+			update(i0, m, s0, w, 1, c[i0*ldc+s0:], ldc)
 		}
-		if b == nil {
-			xyT(a, lda, a, lda, i0, m, i0, m, 0, d[:], m)
-		} else {
-			xyT(a, lda, b, ldb, i0, m, i0, m, 0, d[:], m)
-			xyT(b, ldb, a, lda, i0, m, i0, m, 1, d[:], m)
-		}
+		update(i0, m, i0, m, 0, d[:], m)
 		for r := range m {
 			lo, hi := r, m
 			if !upper {
