@@ -56,9 +56,11 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		if d.Width() != p.Model.InputWidth {
 			return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
 		}
-		pred, err := x.predictive(p, d.X, "evaluate:"+r.Name)
-		if err != nil {
-			return x.wrap(st.Span, source.Runtime, err)
+		pred := refs[r.Name] // a reference's predictive is its row's
+		if pred == nil {
+			if pred, err = x.predictive(p, d.X, "evaluate:"+r.Name); err != nil {
+				return x.wrap(st.Span, source.Runtime, err)
+			}
 		}
 		row := TableRow{Label: r.Name}
 		for _, m := range st.Metrics {
