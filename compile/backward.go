@@ -35,9 +35,12 @@ func (m *Machine) reverse(grad, gSig2, theta []float64, lrt bool) {
 				}
 			}
 		case ir.OpDense:
-			if lrt {
+			switch {
+			case lrt:
 				m.lrtBackward(i, grad, gSig2, theta, ga)
-			} else {
+			case m.dropping(i):
+				m.dropBackward(i, grad, theta, ga)
+			default:
 				m.denseBackward(i, grad, theta, ga)
 			}
 		case ir.OpFrozen:

@@ -52,6 +52,8 @@ func (m *Machine) forward(list []int, theta []float64, rng *rand.Rand) {
 			switch {
 			case rng != nil:
 				m.lrtForward(i, theta, rng)
+			case m.dropping(i):
+				m.dropForward(i, theta)
 			case m.predicting && !m.noWide && m.wide[i] != nil:
 				m.wideForward(i, theta)
 			default:

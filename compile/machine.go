@@ -56,8 +56,9 @@ type Machine struct {
 	// serial keeps training products on this goroutine (SetSerial).
 	serial bool
 
-	ggn *ggnWork    // curvature workspaces (ggn.go), created on first use
-	out *outputWork // OutputGrad workspaces (output.go), created on first use
+	ggn  *ggnWork    // curvature workspaces (ggn.go), created on first use
+	out  *outputWork // OutputGrad workspaces (output.go), created on first use
+	drop *dropWork   // DropoutNegLogLik workspaces (dropout.go), created on first use
 }
 
 // NewMachine returns a Machine with empty workspaces; they are created on
