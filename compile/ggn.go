@@ -63,6 +63,14 @@ type ggnWork struct {
 	lam  []float64 // Λ̃, rows x Out x Out
 	psi  []float64 // one column of Λ̃ times [Φ, 1]
 	blk  []float64 // one (In+1) x (In+1) block
+
+	// Jacobian, GGN and KronFactors (jacobian.go).
+	sink  int         // what ggnReverse collects besides dst
+	jac   []float64   // sinkRows: per-example gradient rows
+	jacLd int         // sinkRows: stride between examples' rows in jac
+	kronG [][]float64 // sinkKron: per dense node, its Out x Out factor (nil: skip)
+	kron  []KronLayer // the program's KronLayers, found once
+	jrow  []float64   // GGN: the rows of one pass, rows x Dim
 }
 
 // curvature returns the Machine's curvature workspaces, creating them on
@@ -215,9 +223,11 @@ func (m *Machine) ggnSeed(w *ggnWork, k, b int) bool {
 // after node stop, with one row per example. With dst non-nil every
 // parameter adds its per-example squared gradient, summed over the rows, to
 // dst; with dst nil it only propagates (LastLayerTerms then reads the
-// gradient of node stop).
+// gradient of node stop), unless w.sink asks for per-example gradient rows
+// (sinkRows) or Kronecker factors (sinkKron): see jacobian.go.
 func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 	p := m.p
+	rows := w.sink == sinkRows
 	for k := len(p.order) - 1; k >= 0 && p.order[k] > stop; k-- {
 		i := p.order[k]
 		n := &p.nodes[i]
@@ -231,10 +241,18 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 		}
 		switch n.op {
 		case ir.OpParam:
-			if dst != nil {
+			if dst != nil || rows {
 				floats.Add(w.pg[n.w][:len(g)], g)
 			}
 		case ir.OpDense:
+			switch w.sink {
+			case sinkRows:
+				m.denseRows(w, n, g, b)
+			case sinkKron:
+				if f := w.kronG[i]; f != nil {
+					m.gemm(true, false, n.width, n.width, b, 1, g, n.width, g, n.width, 1, f, n.width)
+				}
+			}
 			if dst != nil {
 				d2 := w.d2[:len(g)]
 				for j, v := range g {
@@ -278,6 +296,9 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 				}
 			}
 		}
+	}
+	if rows {
+		m.paramRows(w, b)
 	}
 	if dst == nil {
 		return

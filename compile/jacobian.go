@@ -1,0 +1,204 @@
+package compile
+
+import (
+	"fmt"
+
+	"github.com/bayesl/bayesl/ir"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// This file holds the per-example curvature a Laplace approximation over
+// every parameter needs (ALGORITHMS.md §12), on the backward passes of
+// ggn.go: the Jacobian of the network outputs at given inputs (the
+// linearised predictive's J Σ Jᵀ), the full GGN as a sum of outer products
+// of per-example gradient rows, and the Kronecker factors of K-FAC.
+//
+// A pass seeded with a vector u_r on every row r propagates u_rᵀ ∂f_r/∂θ,
+// one gradient row per example: a dense weight's is a_r δ_rᵀ, its bias's
+// δ_r, a param read as a row its own gradient on that row. The GGN is
+// Σ_r Σ_k g_rk g_rkᵀ with g_rk the row of the pass seeded with column k of
+// Λ_r's factor (ggnSeed); the Jacobian's rows are the passes seeded with
+// the unit vectors.
+
+// What ggnReverse collects besides the diagonal.
+const (
+	sinkNone = iota
+	sinkRows // per-example gradient rows into w.jac
+	sinkKron // per dense node, Σ_r δ_r δ_rᵀ into w.kronG
+)
+
+// denseRows adds the per-example gradient of dense node n's weight and bias
+// (g is the gradient of its output, b x width) to the rows of w.jac.
+func (m *Machine) denseRows(w *ggnWork, n *node, g []float64, b int) {
+	a := w.val[n.a]
+	in, out := n.in, n.width
+	for r := range b {
+		row := w.jac[r*w.jacLd:]
+		gr := g[r*out : (r+1)*out]
+		wr := row[n.wOff : n.wOff+in*out]
+		for i, v := range a[r*in : (r+1)*in] {
+			if v != 0 {
+				floats.AddScaled(wr[i*out:(i+1)*out], v, gr)
+			}
+		}
+		if n.bOff >= 0 {
+			floats.Add(row[n.bOff:n.bOff+out], gr)
+		}
+	}
+}
+
+// paramRows moves the per-example gradients of the params read as rows
+// into the rows of w.jac and clears them.
+func (m *Machine) paramRows(w *ggnWork, b int) {
+	for k, q := range m.p.params {
+		if !q.scalar {
+			continue
+		}
+		pg := w.pg[k][:b*q.size]
+		for r := range b {
+			floats.Add(w.jac[r*w.jacLd+q.off:r*w.jacLd+q.off+q.size], pg[r*q.size:(r+1)*q.size])
+		}
+		clear(pg)
+	}
+}
+
+// Jacobian writes into dst (rows x OutputWidth x Dim, row-major) the
+// Jacobian in θ of the network outputs (the likelihood's first argument:
+// logits, a location, a log rate; see Outputs) at the rows of x:
+// dst[(r·W + k)·Dim + j] = ∂f_rk/∂θ_j. It costs one forward pass and one
+// backward pass per output column, each over the whole batch; the caller
+// chooses the batch so that dst stays small (W·Dim numbers per row).
+func (m *Machine) Jacobian(dst, theta []float64, x *mat.Dense) {
+	p := m.p
+	w, b := m.ggnSetup("Jacobian", theta, x)
+	o := p.lik.args[0]
+	k, d := p.nodes[o].width, p.dim
+	if len(dst) != b*k*d {
+		panic(fmt.Sprintf("compile: Jacobian: dst has length %d, want %d x %d x %d", len(dst), b, k, d))
+	}
+	clear(dst)
+	if !p.nodes[o].grad {
+		return // the outputs do not depend on θ
+	}
+	w.sink, w.jacLd = sinkRows, k*d
+	defer func() { w.sink, w.jac = sinkNone, nil }()
+	for c := range k {
+		m.clearGGNGrads(w, b)
+		g := w.g[o]
+		for r := range b {
+			g[r*k+c] = 1
+		}
+		w.jac = dst[c*d:]
+		m.ggnReverse(w, nil, theta, -1, b)
+	}
+}
+
+// clearGGNGrads zeroes the per-example gradients of every θ-dependent node.
+func (m *Machine) clearGGNGrads(w *ggnWork, b int) {
+	for _, i := range m.p.order {
+		if m.p.nodes[i].grad {
+			clear(w.g[i][:b*m.p.nodes[i].width])
+		}
+	}
+}
+
+// GGN adds to dst, a row-major Dim x Dim matrix, the full generalized
+// Gauss–Newton matrix of the minibatch x at theta, Σ_r J_rᵀ Λ_r J_r (Λ as
+// at the top of ggn.go). Per column k of Λ's factor it builds the rows
+// g_rk = J_rᵀ L_rk of the batch (rows x Dim) and adds their Gram matrix,
+// so a call costs rows·Dim² multiply-adds per column: for the small
+// networks a full Laplace is meant for. A steady-state call allocates
+// nothing.
+func (m *Machine) GGN(dst, theta []float64, x *mat.Dense) {
+	p := m.p
+	d := p.dim
+	if len(dst) != d*d {
+		panic(fmt.Sprintf("compile: GGN: dst has length %d, want %d x %d", len(dst), d, d))
+	}
+	w, b := m.ggnSetup("GGN", theta, x)
+	w.jrow = growTo(w.jrow, b*d)
+	rows := w.jrow[:b*d]
+	w.sink, w.jac, w.jacLd = sinkRows, rows, d
+	defer func() { w.sink, w.jac = sinkNone, nil }()
+	for k := range p.ggnPasses() {
+		if !m.ggnSeed(w, k, b) {
+			continue
+		}
+		clear(rows)
+		m.ggnReverse(w, nil, theta, -1, b)
+		m.gemm(true, false, d, d, b, 1, rows, d, rows, d, 1, dst, d)
+	}
+}
+
+// KronLayer is one dense layer of a Kronecker-factored (K-FAC) curvature:
+// its weight, an In x Out block of θ at WOff (row-major), and its bias, Out
+// values at BOff (-1 without one).
+type KronLayer struct {
+	Node       int
+	In, Out    int
+	WOff, BOff int
+}
+
+// KronLayers returns the live dense layers, in evaluation order: the
+// layers KronFactors factorises.
+func (p *Program) KronLayers() []KronLayer {
+	var ls []KronLayer
+	for _, i := range p.order {
+		n := &p.nodes[i]
+		if n.op == ir.OpDense {
+			ls = append(ls, KronLayer{Node: i, In: n.in, Out: n.width, WOff: n.wOff, BOff: n.bOff})
+		}
+	}
+	return ls
+}
+
+// KronFactors adds, for each layer l of KronLayers, the two Kronecker
+// factors of its GGN block over the minibatch x at theta:
+//
+//	a[l] (In x In)   += Σ_r a_r a_rᵀ               (a_r the layer's input)
+//	g[l] (Out x Out) += Σ_r Σ_k δ_rk δ_rkᵀ          (δ_rk = ∂f_r/∂s_rᵀ L_rk)
+//
+// with s_r the layer's output and L_rk column k of Λ_r's factor, so that
+// g[l] is the exact Σ_r J_{s,r}ᵀ Λ_r J_{s,r} (curvlinops' "type-2", the
+// laplace-torch default). K-FAC's weight block is then (a/N) ⊗ g and the
+// bias block g. A nil a[l] or g[l] skips that factor. A steady-state call
+// allocates nothing.
+func (m *Machine) KronFactors(a, g [][]float64, theta []float64, x *mat.Dense) {
+	p := m.p
+	w0 := m.curvature()
+	if w0.kron == nil {
+		w0.kron = p.KronLayers()
+	}
+	ls := w0.kron
+	if len(a) != len(ls) || len(g) != len(ls) {
+		panic(fmt.Sprintf("compile: KronFactors: %d and %d factors for %d layers", len(a), len(g), len(ls)))
+	}
+	w, b := m.ggnSetup("KronFactors", theta, x)
+	if len(w.kronG) != len(p.nodes) {
+		w.kronG = make([][]float64, len(p.nodes))
+	}
+	for l, ly := range ls {
+		if a[l] != nil {
+			if len(a[l]) != ly.In*ly.In {
+				panic(fmt.Sprintf("compile: KronFactors: factor a[%d] has length %d, want %d", l, len(a[l]), ly.In*ly.In))
+			}
+			in := w.val[p.nodes[ly.Node].a]
+			m.gemm(true, false, ly.In, ly.In, b, 1, in, ly.In, in, ly.In, 1, a[l], ly.In)
+		}
+		if g[l] != nil && len(g[l]) != ly.Out*ly.Out {
+			panic(fmt.Sprintf("compile: KronFactors: factor g[%d] has length %d, want %d", l, len(g[l]), ly.Out*ly.Out))
+		}
+		w.kronG[ly.Node] = g[l]
+	}
+	w.sink = sinkKron
+	defer func() {
+		w.sink = sinkNone
+		clear(w.kronG)
+	}()
+	for k := range p.ggnPasses() {
+		if m.ggnSeed(w, k, b) {
+			m.ggnReverse(w, nil, theta, -1, b)
+		}
+	}
+}

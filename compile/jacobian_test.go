@@ -1,0 +1,140 @@
+package compile
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bayesl/bayesl/ir"
+	"gonum.org/v1/gonum/mat"
+)
+
+// The Jacobian of the outputs matches central differences of Outputs on
+// every model of the catalog.
+func TestJacobianFiniteDifferences(t *testing.T) {
+	for k, c := range catalog() {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(k), 21))
+			p := mustCompile(t, c.m)
+			theta := randomTheta(p, rng)
+			x, _ := data(c.m, 4, rng)
+			w, d := p.OutputWidth(), p.Dim()
+			m := p.NewMachine()
+			got := make([]float64, 4*w*d)
+			m.Jacobian(got, theta, x)
+			want := make([]float64, len(got))
+			out := mat.NewDense(4, w, nil)
+			for r := range 4 {
+				for o := range w {
+					g := numGrad(func(th []float64) float64 {
+						m.Outputs(out, th, x)
+						return out.At(r, o)
+					}, theta)
+					copy(want[(r*w+o)*d:(r*w+o+1)*d], g)
+				}
+			}
+			compareGrad(t, "Jacobian", got, want, 1e-6)
+			// A second call overwrites.
+			m.Jacobian(got, theta, x)
+			compareGrad(t, "Jacobian, called again", got, want, 1e-6)
+		})
+	}
+}
+
+// The full GGN matches the explicit Σ JᵀΛJ and its diagonal GGNDiag.
+func TestGGNFull(t *testing.T) {
+	for k, c := range catalog() {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(k), 22))
+			p := mustCompile(t, c.m)
+			theta := randomTheta(p, rng)
+			x, y := data(c.m, 5, rng)
+			d := p.Dim()
+			want := explicitGGN(p, theta, x, y)
+			m := p.NewMachine()
+			got := make([]float64, d*d)
+			m.GGN(got, theta, x)
+			compareGrad(t, "GGN", got, want.RawMatrix().Data, 1e-6)
+			diag := make([]float64, d)
+			m.GGNDiag(diag, theta, x)
+			for j := range d {
+				if e := relErr(diag[j], got[j*d+j]); e > 1e-12 {
+					t.Fatalf("GGN diagonal %d: %g, GGNDiag %g", j, got[j*d+j], diag[j])
+				}
+			}
+		})
+	}
+}
+
+// With one example, K-FAC is exact: (a aᵀ) ⊗ G is the GGN's weight block
+// and G its bias block, for every dense layer.
+func TestKronFactorsOneExample(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    *ir.Model
+	}{{"mlp", mlp(3, 4, 3)}, {"normal", likModel("normal-hetero")}, {"bernoulli", likModel("bernoulli")}} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 23))
+			p := mustCompile(t, c.m)
+			theta := randomTheta(p, rng)
+			x, y := data(c.m, 1, rng)
+			want := explicitGGN(p, theta, x, y)
+			ls := p.KronLayers()
+			if len(ls) == 0 {
+				t.Fatal("no dense layers")
+			}
+			a, g := make([][]float64, len(ls)), make([][]float64, len(ls))
+			for l, ly := range ls {
+				a[l], g[l] = make([]float64, ly.In*ly.In), make([]float64, ly.Out*ly.Out)
+			}
+			p.NewMachine().KronFactors(a, g, theta, x)
+			for l, ly := range ls {
+				var got, wnt []float64
+				for i := range ly.In {
+					for c := range ly.Out {
+						for i2 := range ly.In {
+							for c2 := range ly.Out {
+								got = append(got, a[l][i*ly.In+i2]*g[l][c*ly.Out+c2])
+								wnt = append(wnt, want.At(ly.WOff+i*ly.Out+c, ly.WOff+i2*ly.Out+c2))
+							}
+						}
+					}
+				}
+				if ly.BOff >= 0 {
+					for c := range ly.Out {
+						for c2 := range ly.Out {
+							got = append(got, g[l][c*ly.Out+c2])
+							wnt = append(wnt, want.At(ly.BOff+c, ly.BOff+c2))
+						}
+					}
+				}
+				compareGrad(t, "K-FAC block", got, wnt, 1e-6)
+			}
+		})
+	}
+}
+
+func TestJacobianAllocs(t *testing.T) {
+	p := mustCompile(t, mlp(4, 8, 3))
+	rng := rand.New(rand.NewPCG(1, 3))
+	theta := randomTheta(p, rng)
+	x, _ := data(p.Model(), 16, rng)
+	m := p.NewMachine()
+	d := p.Dim()
+	jac, ggn := make([]float64, 16*3*d), make([]float64, d*d)
+	ls := p.KronLayers()
+	a, g := make([][]float64, len(ls)), make([][]float64, len(ls))
+	for l, ly := range ls {
+		a[l], g[l] = make([]float64, ly.In*ly.In), make([]float64, ly.Out*ly.Out)
+	}
+	calls := map[string]func(){
+		"Jacobian":    func() { m.Jacobian(jac, theta, x) },
+		"GGN":         func() { m.GGN(ggn, theta, x) },
+		"KronFactors": func() { m.KronFactors(a, g, theta, x) },
+	}
+	for name, f := range calls {
+		f()
+		if n := testing.AllocsPerRun(10, f); n != 0 {
+			t.Errorf("%s allocates %v times per call", name, n)
+		}
+	}
+}
