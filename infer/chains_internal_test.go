@@ -264,8 +264,16 @@ func TestFusedUpdateMatchesGeneral(t *testing.T) {
 		s := &chainSpec{temperature: 0.7, precond: precond, alpha: 0.9, lambda: 1e-5}
 		a := newChainState(fused, s, rand.New(rand.NewPCG(1, 2)))
 		b := newChainState(generic, s, rand.New(rand.NewPCG(1, 2)))
-		if a.segs == nil || b.segs != nil {
+		if a.segs == nil || b.segs != nil || b.prec != nil {
 			t.Fatal("wrong paths")
+		}
+		if precond {
+			// The general path bounds G where it knows the prior's
+			// precision, as it does for a normal prior not in runs.
+			b.prec = make([]float64, len(b.theta))
+			for j, sc := range fused.PriorScale {
+				b.prec[j] = 1 / (sc * sc)
+			}
 		}
 		r := rand.New(rand.NewPCG(3, 3))
 		for j := range a.theta {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/infer/infertest"
+	"github.com/bayesl/bayesl/stdlib/predictive"
 )
 
 // stdNormal is the fake problem of ALGORITHMS.md §8 sanity test (i), d
@@ -485,4 +487,141 @@ func TestSamplerPanicReachesCaller(t *testing.T) {
 	}()
 	infer.SGLD{Epochs: 10, Chains: 4}.Fit(context.Background(), &p, rng(1), nil)
 	t.Error("no panic")
+}
+
+// tanhNet is a classifier with two hidden tanh layers of width h on n rows
+// of 2-D inputs (3 classes by angle) with the fan-in-scaled normal prior of
+// the README's example: weights N(0, 1/fan_in), biases N(0, 1). Rows are
+// forwarded one at a time; it is small enough for a test.
+func tanhNet(n, h int, seed uint64) *infer.Problem {
+	const in, k = 2, 3
+	sizes := []int{in, h, h, k}
+	r := rng(seed)
+	x := make([]float64, n*in)
+	y := make([]int, n)
+	for i := range n {
+		a, b := r.NormFloat64(), r.NormFloat64()
+		x[i*in], x[i*in+1] = a, b
+		y[i] = int((math.Atan2(b, a) + math.Pi) / (2 * math.Pi / k))
+		y[i] = min(y[i], k-1)
+	}
+	d := 0
+	for l := range 3 {
+		d += sizes[l]*sizes[l+1] + sizes[l+1]
+	}
+	loc, scale := make([]float64, d), make([]float64, d)
+	off := 0
+	for l := range 3 {
+		w := sizes[l] * sizes[l+1]
+		for j := off; j < off+w; j++ {
+			scale[j] = 1 / math.Sqrt(float64(sizes[l]))
+		}
+		for j := off + w; j < off+w+sizes[l+1]; j++ {
+			scale[j] = 1
+		}
+		off += w + sizes[l+1]
+	}
+	act := [][]float64{nil, make([]float64, h), make([]float64, h), make([]float64, k)}
+	dact := [][]float64{nil, make([]float64, h), make([]float64, h), make([]float64, k)}
+	p := &infer.Problem{Dim: d, N: n, Kind: predictive.Classification, Classes: k, PriorLoc: loc, PriorScale: scale}
+	p.Init = func(theta []float64, rng *rand.Rand) {
+		for j := range theta {
+			theta[j] = 0.1 * scale[j] * rng.NormFloat64()
+		}
+	}
+	p.NegLogPrior = func(grad, theta []float64) float64 {
+		u := 0.0
+		for j, t := range theta {
+			prec := 1 / (scale[j] * scale[j])
+			u += 0.5 * prec * t * t
+			if grad != nil {
+				grad[j] += prec * t
+			}
+		}
+		return u
+	}
+	p.NegLogLik = func(grad, theta []float64, idx []int) float64 {
+		if grad != nil {
+			clear(grad)
+		}
+		nll := 0.0
+		for _, i := range idx {
+			act[0] = x[i*in : (i+1)*in]
+			off := 0
+			for l := range 3 {
+				a, b := sizes[l], sizes[l+1]
+				w, bias := theta[off:off+a*b], theta[off+a*b:off+a*b+b]
+				for o := range b {
+					s := bias[o]
+					for q := range a {
+						s += act[l][q] * w[q*b+o]
+					}
+					if l < 2 {
+						s = math.Tanh(s)
+					}
+					act[l+1][o] = s
+				}
+				off += a*b + b
+			}
+			logits := act[3]
+			m := slices.Max(logits)
+			z := 0.0
+			for _, v := range logits {
+				z += math.Exp(v - m)
+			}
+			lse := m + math.Log(z)
+			nll += lse - logits[y[i]]
+			if grad == nil {
+				continue
+			}
+			for c := range k {
+				dact[3][c] = math.Exp(logits[c] - lse)
+			}
+			dact[3][y[i]]--
+			for l := 2; l >= 0; l-- {
+				a, b := sizes[l], sizes[l+1]
+				off -= a*b + b
+				w := theta[off : off+a*b]
+				gw, gb := grad[off:off+a*b], grad[off+a*b:off+a*b+b]
+				for o := range b {
+					gb[o] += dact[l+1][o]
+					for q := range a {
+						gw[q*b+o] += act[l][q] * dact[l+1][o]
+					}
+				}
+				if l > 0 {
+					for q := range a {
+						s := 0.0
+						for o := range b {
+							s += w[q*b+o] * dact[l+1][o]
+						}
+						dact[l][q] = s * (1 - act[l][q]*act[l][q])
+					}
+				}
+			}
+		}
+		return nll
+	}
+	return p
+}
+
+// pSGLD's default on a two-hidden-layer net of width 48: where a weight's
+// likelihood gradient vanishes V decays to 0, G to 1/λ, and before the
+// preconditioner was bounded by the prior's precision the prior's own pull
+// overshot until the loss became +Inf, in every chain within a few hundred
+// steps on iris and faithful at width 64. The default's first 400 steps
+// must stay finite and keep the weights near the prior's scale.
+func TestPSGLDDefaultTwoHiddenLayers(t *testing.T) {
+	p := tanhNet(30, 48, 1)
+	for seed := range uint64(3) {
+		s := samples(t, infer.PSGLD{}.CapEpochs(400), p, seed+1)
+		for c, ch := range s.Chains() {
+			last := ch[len(ch)-1]
+			for j, v := range last {
+				if math.Abs(v-p.PriorLoc[j]) > 20*p.PriorScale[j] {
+					t.Fatalf("seed %d chain %d: θ[%d] = %g, %g prior sds out", seed+1, c+1, j, v, v/p.PriorScale[j])
+				}
+			}
+		}
+	}
 }
