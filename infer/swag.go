@@ -6,63 +6,90 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 )
 
-// SWAG is SWA-Gaussian (Maddox et al., NeurIPS 2019): it runs SGD with a
-// large, eventually constant learning rate and fits a Gaussian to the
-// iterates it visits, on the view that constant-rate SGD wanders around a
-// mode with a spread that resembles the posterior's (Mandt et al. 2017). It
-// returns a *SWAGPosterior. The zero value is ready to use: each zero field
-// means the default given beside it.
+// SWAG is SWA-Gaussian (Maddox et al., NeurIPS 2019): it runs SGD to a
+// mode, then keeps stepping at a constant learning rate and fits a Gaussian
+// to the iterates it visits. It returns a *SWAGPosterior. The zero value is
+// ready to use: each zero field means the default given beside it.
 //
-// Each epoch shuffles the rows and takes one step per minibatch on the
-// per-example objective NegLogLik(batch)/B + NegLogPrior/N, as MAP does. The
-// learning rate follows the SWA schedule of the reference code: with
-// t = (e−1)/SWAStart for the 1-based epoch e (the reference's 0-based epoch
-// over swa_start) it is LR for t ≤ 0.5, falls linearly to SWALR until
-// t = 0.9 and stays at SWALR from there. After epoch SWAStart + i·CollectEvery
-// (i = 1, 2, ...) the current iterate θ is collected into
+// The spread of constant-rate SGD is set by the learning rate and the
+// minibatch noise, so SWAG samples the posterior only at the right rate.
+// By default (swa_lr: auto) the collecting phase takes the rate from the
+// data by the constant-SGD-as-inference rule of Mandt, Hoffman and Blei
+// (JMLR 2017; docs/swag.md):
+//
+//   - Burn-in: epochs 1..SWAStart shuffle the rows and step on the
+//     per-example objective NegLogLik(batch)/B + NegLogPrior/N, as MAP
+//     does, with Optimizer at LR falling to LR/2 by the reference's
+//     schedule. Its only job is to reach a mode, so its default optimizer
+//     is Adam (heavy-ball SGD at 5e-3 sent the mcycle network's weights
+//     to 1e70 at some seeds).
+//   - Calibration, at the burn-in's end: the per-example gradient
+//     covariance C from up to 256 rows, and the largest curvature λ of
+//     the mean objective (power iteration on finite-difference
+//     Hessian-vector products over up to 1024 rows). Mandt's KL-optimal
+//     constant rate is ε* = 2·B·d/(N·tr C); at it the stationary
+//     covariance of SGD is closest to the posterior's (N·H̄)⁻¹ under the
+//     paper's assumptions (a locally quadratic objective, C constant near
+//     the mode, i.i.d. minibatches). The discrete iteration needs ε·λ < 2,
+//     so the phase runs at ε = min(ε*, 1/λ). On small networks most
+//     directions are set by the prior, where C is near 0, so ε* comes out
+//     10-100× above 1/λ and the bound decides; scaling the collected
+//     covariance up by ε*/ε, as the paper's linearity in ε would suggest,
+//     made the epistemic part 13-37× the exact posterior's on the
+//     fidelity suite, so it is not done (docs/swag.md has the numbers).
+//   - Collection: plain SGD (no momentum, which would change the effective
+//     rate, and no Adam, which has no such mapping) on minibatches drawn
+//     with replacement (reshuffled epochs make the noise sum to zero over an
+//     epoch and shrink the spread about twofold), for the remaining
+//     epochs' worth of steps, collecting every step.
+//
+// With a number for swa_lr the paper's fixed schedule runs instead: with
+// t = (e−1)/SWAStart for the 1-based epoch e the rate is LR for t ≤ 0.5,
+// falls linearly to SWALR until t = 0.9 and stays there, with Optimizer on
+// reshuffled epochs throughout; its spread is an accident of the rate, the
+// batch and the epochs.
+//
+// Either way each collected iterate θ goes into
 //
 //   - the running mean θ̄ and variance (Welford's update: the textbook
 //     θ²‾ − θ̄² loses every digit when |θ| ≫ σ, the cancellation pitfall of
 //     ALGORITHMS.md §3), clamped below at 1e-30 when sampling;
-//   - a ring buffer holding the last Rank deviations θ − θ̄, taken from the
-//     mean after the update, as the reference does.
+//   - every so many iterates, a ring buffer holding the last Rank
+//     deviations θ − θ̄, taken from the mean after the update, as the
+//     reference does. Per-step collection spaces the Rank columns evenly
+//     over the phase, so that they are not Rank neighbouring, nearly equal
+//     iterates.
+//
+// By default every step is collected: a small data set has only a few
+// steps per epoch, and one iterate per epoch leaves the moments with too
+// few. CollectEvery: n collects at the end of every n-th epoch instead,
+// as the reference does.
 //
 // The posterior is N(θ̄, Scale·(diag(var) + D̂D̂ᵀ/(k−1))) where D̂ holds the k
-// collected columns (k ≤ Rank). SWAG-diagonal (Diagonal: 1) keeps only the
-// variances, 2d numbers instead of d·(k+2).
-//
-// The spread of the iterates, and so the posterior's, is set by the
-// learning rate and the minibatch noise, not by the model alone: it matches
-// the Bayesian posterior only for a suitably tuned SWALR and batch size. A
-// batch that holds every row has no gradient noise at all, and the
-// iterates, hence the covariance, collapse onto the mode; the default batch
-// is therefore smaller than MAP's. Iterates are taken at the end of
-// reshuffled epochs, whose spread grows about as SWALR² rather than SWALR,
-// and whose mean is off the optimum by O(SWALR) (on the 1-D test problem,
-// 4e-3 at 1e-2 and 5e-4 at 1e-3). The default LR for sgd, 5e-3 with
-// momentum 0.9, is five times MAP's: SWAG needs the noise, and on the
-// bundled mcycle network 1e-2 sent one member in eleven off to weights of
-// 1e11 while 5e-3 kept every one in place. The reference's weight decay
-// is the prior's job here. The default 300 epochs (VI's) give 150 to
-// approach a mode and 150 collected iterates, well over the 20 columns
-// kept; a small net on a small data set often needs more (the mcycle
-// example fits its MAP for 3000).
+// collected columns (k ≤ Rank). diag(var) and D̂D̂ᵀ/(k−1) each estimate the
+// iterates' covariance, so the paper's Scale ½ averages the two and stays
+// the default once the rate is calibrated (with scale 1 the conjugate
+// linear regression came out 1.4-2.2× the exact variance; with ½, within
+// 0.7-1.1). SWAG-diagonal (Diagonal: 1) keeps only the variances, 2d
+// numbers instead of d·(k+2), and its default Scale is 1 under the auto
+// rate (½ under a fixed one, the reference's).
 //
 // Collection and sampling touch the parameters in place: a step and a
 // collection allocate nothing, and the fit allocates its workspace once.
 type SWAG struct {
 	Epochs       int     `bl:"epochs,pos"`               // passes over the data; default 300
-	LR           float64 `bl:"lr,pos"`                   // learning rate before the decay; default 5e-3 for sgd, 1e-2 for adam
-	SWALR        float64 `bl:"swa_lr,pos"`               // constant rate while collecting; default LR/2
-	SWAStart     int     `bl:"swa_start,nonneg,zero=-1"` // epochs before the first collection; default Epochs/2; -1 (0 in a script) collects from the first epoch at SWALR
-	CollectEvery int     `bl:"collect_every,pos"`        // epochs between collections; default 1
+	LR           float64 `bl:"lr,pos"`                   // burn-in learning rate; default 1e-2 for adam, 5e-3 for sgd
+	SWALR        float64 `bl:"swa_lr,pos"`               // constant rate while collecting; default auto (0 from Go): Mandt et al.'s rule
+	SWAStart     int     `bl:"swa_start,nonneg,zero=-1"` // epochs before the first collection; default Epochs/2; -1 (0 in a script) collects from the first epoch
+	CollectEvery int     `bl:"collect_every,pos"`        // epochs between collections; default every step
 	Rank         int     `bl:"rank,pos"`                 // deviation columns kept, K; default 20; at least 2 unless Diagonal
-	Scale        float64 `bl:"scale,nonneg,zero=-1"`     // covariance scale; default 0.5 (the paper's ½); -1 (0 in a script) draws the SWA mean
+	Scale        float64 `bl:"scale,nonneg,zero=-1"`     // covariance scale; default 0.5 (the paper's ½), 1 for diagonal with the auto rate; -1 (0 in a script) draws the SWA mean
 	Diagonal     int     `bl:"diagonal"`                 // 1 (true in a script) for SWAG-diagonal; default 0 (false): diagonal plus low rank
 	Batch        int     `bl:"batch,pos"`                // minibatch rows; default 32, all rows when N is smaller
-	Optimizer    string  `bl:"optimizer,oneof=sgd|adam"` // "sgd" (default, heavy-ball momentum) or "adam"
+	Optimizer    string  `bl:"optimizer,oneof=sgd|adam"` // burn-in optimizer (and the fixed schedule's): "adam" (default with the auto rate) or "sgd" (heavy-ball momentum; default with a fixed swa_lr)
 	Momentum     float64 `bl:"momentum,unit,zero=-1"`    // sgd momentum in [0, 1); default 0.9; -1 means none
 }
 
@@ -78,13 +105,29 @@ func (SWAG) Name() string { return "swag" }
 // var_clamp).
 const varClamp = 1e-30
 
-// withDefaults returns m with zero fields replaced by their defaults.
+// Calibration sizes of the auto rate: rows for the gradient covariance and
+// for the curvature, and power iterations.
+const (
+	noiseRows     = 256
+	curvatureRows = 1024
+	powerIters    = 20
+)
+
+// withDefaults returns m with zero fields replaced by their defaults. A
+// zero SWALR stays zero: it means the auto rate.
 func (m SWAG) withDefaults() SWAG {
 	if m.Epochs == 0 {
 		m.Epochs = 300
 	}
 	if m.Optimizer == "" {
-		m.Optimizer = optSGD
+		// The auto rate's burn-in only has to reach a mode, which Adam
+		// does reliably (heavy-ball SGD at 5e-3 sent the bundled mcycle
+		// network's weights to 1e70 at some seeds); the paper's schedule
+		// collects from its own optimizer, heavy-ball SGD.
+		m.Optimizer = optAdam
+		if !m.auto() {
+			m.Optimizer = optSGD
+		}
 	}
 	if m.LR == 0 {
 		m.LR = 1e-2 // adam's usual rate
@@ -92,23 +135,20 @@ func (m SWAG) withDefaults() SWAG {
 			m.LR = 5e-3
 		}
 	}
-	if m.SWALR == 0 {
-		m.SWALR = m.LR / 2
-	}
 	if m.SWAStart == 0 {
 		m.SWAStart = m.Epochs / 2
 		if m.SWAStart == 0 {
 			m.SWAStart = -1
 		}
 	}
-	if m.CollectEvery == 0 {
-		m.CollectEvery = 1
-	}
 	if m.Rank == 0 {
 		m.Rank = 20
 	}
 	if m.Scale == 0 {
 		m.Scale = 0.5
+		if m.Diagonal == 1 && m.auto() {
+			m.Scale = 1
+		}
 	}
 	if m.Batch == 0 {
 		m.Batch = 32
@@ -118,6 +158,12 @@ func (m SWAG) withDefaults() SWAG {
 	}
 	return m
 }
+
+// auto reports whether the collecting rate comes from Mandt et al.'s rule.
+func (m SWAG) auto() bool { return m.SWALR == 0 }
+
+// perStep reports whether every step is collected.
+func (m SWAG) perStep() bool { return m.CollectEvery == 0 }
 
 // CapEpochs returns a copy that runs at most n epochs. A cap below Epochs
 // shrinks SWAStart in proportion (to -1, collecting from the first epoch,
@@ -140,14 +186,26 @@ func (m SWAG) capped(n int) SWAG {
 		}
 	}
 	m.Epochs = n
-	m.CollectEvery = max(1, min(m.CollectEvery, n-max(m.SWAStart, 0)))
+	if !m.perStep() {
+		m.CollectEvery = max(1, min(m.CollectEvery, n-max(m.SWAStart, 0)))
+	}
 	return m
 }
 
+// stepsPerEpoch returns the minibatch steps of one epoch over n rows.
+func (m SWAG) stepsPerEpoch(n int) int {
+	b := min(m.Batch, n)
+	return (n + b - 1) / b
+}
+
 // collections returns how many iterates a fit with these (defaulted)
-// settings collects.
-func (m SWAG) collections() int {
-	return (m.Epochs - max(m.SWAStart, 0)) / m.CollectEvery
+// settings collects from n rows.
+func (m SWAG) collections(n int) int {
+	epochs := m.Epochs - max(m.SWAStart, 0)
+	if m.perStep() {
+		return epochs * m.stepsPerEpoch(n)
+	}
+	return epochs / m.CollectEvery
 }
 
 // check validates the relations between the defaulted settings that the
@@ -161,7 +219,7 @@ func (m SWAG) check() (name, msg string) {
 		return "rank", fmt.Sprintf("rank must be at least 2 for the low-rank covariance (or set diagonal: true), got %d", m.Rank)
 	case m.SWAStart >= m.Epochs:
 		return "swa_start", fmt.Sprintf("swa_start must be below epochs (%d), got %d", m.Epochs, m.SWAStart)
-	case m.collections() < 1:
+	case !m.perStep() && m.collections(1) < 1:
 		return "collect_every", fmt.Sprintf("collect_every %d leaves nothing to collect in the %d epochs after swa_start",
 			m.CollectEvery, m.Epochs-max(m.SWAStart, 0))
 	}
@@ -180,15 +238,21 @@ func (m SWAG) validate() error {
 	return nil
 }
 
-// scale returns the covariance scale the posterior uses.
+// scale returns the covariance scale the posterior uses, before the auto
+// rate's correction.
 func (m SWAG) scale() float64 { return max(m.Scale, 0) }
 
-// lr returns the learning rate of the 1-based epoch e.
+// lr returns the learning rate of the 1-based epoch e. The auto rate's
+// burn-in falls to LR/2, the old fixed default.
 func (m SWAG) lr(epoch int) float64 {
-	if m.SWAStart <= 0 {
-		return m.SWALR
+	swa := m.SWALR
+	if m.auto() {
+		swa = m.LR / 2
 	}
-	return swaSchedule(float64(epoch-1)/float64(m.SWAStart), m.LR, m.SWALR)
+	if m.SWAStart <= 0 {
+		return swa
+	}
+	return swaSchedule(float64(epoch-1)/float64(m.SWAStart), m.LR, swa)
 }
 
 // swaSchedule is the reference's schedule() at t = epoch/swa_start: lrInit
@@ -246,23 +310,251 @@ func (m SWAG) fit(ctx context.Context, p *Problem, rng *rand.Rand, method string
 	opt := newOptimizer(m.Optimizer, d, m.LR, m.Momentum)
 	st := &mapState{p: p, theta: theta, grad: make([]float64, d), opt: opt}
 	st.fuseNormalPrior()
-	col := newCollector(d, m.Rank, m.Diagonal == 1, m.collections())
 	start := max(m.SWAStart, 0)
-	l := newLoop(method, m.Epochs, m.Batch, p.N)
-	l.startEpoch = func(epoch int) { setLR(opt, m.lr(epoch)) }
-	l.endEpoch = func(epoch, steps int) error {
-		if epoch <= start || (epoch-start)%m.CollectEvery != 0 {
-			return nil
-		}
-		if bad := col.collect(theta); bad != 0 {
+	expect := m.collections(p.N)
+	col := newCollector(d, m.Rank, m.Diagonal == 1, expect)
+	// Per-step collection keeps a deviation column every `every` iterates,
+	// so that the Rank columns span the phase.
+	every := 1
+	if m.perStep() {
+		every = max(1, expect/max(m.Rank, 1))
+	}
+	collect := func(epoch, steps int) error {
+		if bad := col.collect(theta, col.n%every == every-1 || every == 1); bad != 0 {
 			return &DivergenceError{Method: method, Epoch: epoch, Step: steps, Value: bad, Param: true}
 		}
 		return nil
 	}
-	if err := l.run(ctx, rng, obs, st.step); err != nil {
+
+	if !m.auto() {
+		l := newLoop(method, m.Epochs, m.Batch, p.N)
+		epoch := 0
+		l.startEpoch = func(e int) { epoch = e; setLR(opt, m.lr(e)) }
+		step := st.step
+		if m.perStep() {
+			k := 0
+			step = func(idx []int) (float64, float64) {
+				loss, bad := st.step(idx)
+				if epoch <= start || bad != 0 || !isFinite(loss) {
+					return loss, bad
+				}
+				k++
+				if err := collect(epoch, k); err != nil {
+					return math.NaN(), 0 // the loop reports a divergence
+				}
+				return loss, bad
+			}
+		} else {
+			l.endEpoch = func(epoch, steps int) error {
+				if epoch <= start || (epoch-start)%m.CollectEvery != 0 {
+					return nil
+				}
+				return collect(epoch, steps)
+			}
+		}
+		if err := l.run(ctx, rng, obs, step); err != nil {
+			return nil, err
+		}
+		return col.posterior(method, m.scale(), m.Diagonal == 1), nil
+	}
+
+	// Auto rate: burn-in, calibration, collection at the calibrated rate.
+	if start > 0 {
+		l := newLoop(method, start, m.Batch, p.N)
+		l.startEpoch = func(e int) { setLR(opt, m.lr(e)) }
+		if err := l.run(ctx, rng, relabel(obs, 0, m.Epochs), st.step); err != nil {
+			return nil, err
+		}
+	}
+	cal := calibrate(p, theta, min(m.Batch, p.N), rng)
+	st.opt = newSGD(d, cal.rate, 0)
+	st.fuseNormalPrior()
+	l := newIIDLoop(method, m.Epochs-start, m.Batch, p.N)
+	l.afterStep = func(epoch, steps int) error { return collect(epoch+start, steps) }
+	if err := l.run(ctx, rng, relabel(obs, start, m.Epochs), st.step); err != nil {
 		return nil, err
 	}
-	return col.posterior(method, m.scale(), m.Diagonal == 1), nil
+	q := col.posterior(method, m.scale(), m.Diagonal == 1)
+	q.rate, q.rate0 = cal.rate, cal.mandt
+	return q, nil
+}
+
+// relabel returns an observer that reports a phase's epochs as epochs of
+// the whole fit: offset earlier epochs, total in all.
+func relabel(obs Observer, offset, total int) Observer {
+	if obs == nil {
+		return nil
+	}
+	return func(pr Progress) {
+		pr.Epoch += offset
+		pr.Epochs = total
+		obs(pr)
+	}
+}
+
+// iidLoop is the collecting phase of the auto rate: each step draws its B
+// rows with replacement (Mandt et al.'s assumption A1; reshuffled epochs
+// make the noise of an epoch sum to zero). An "epoch" is ⌈N/B⌉ steps.
+type iidLoop struct {
+	method           string
+	epochs, batch, n int
+	idx              []int
+	afterStep        func(epoch, steps int) error
+}
+
+func newIIDLoop(method string, epochs, batch, n int) *iidLoop {
+	batch = min(batch, n)
+	return &iidLoop{method: method, epochs: epochs, batch: batch, n: n, idx: make([]int, batch)}
+}
+
+func (l *iidLoop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepFunc) error {
+	start := time.Now()
+	steps := (l.n + l.batch - 1) / l.batch
+	for epoch := 1; epoch <= l.epochs; epoch++ {
+		sum := 0.0
+		for k := 1; k <= steps; k++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for i := range l.idx {
+				l.idx[i] = rng.IntN(l.n)
+			}
+			loss, badGrad := step(l.idx)
+			if !isFinite(loss) {
+				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: loss}
+			}
+			if badGrad != 0 {
+				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: badGrad, Grad: true}
+			}
+			sum += loss
+			if l.afterStep != nil {
+				if err := l.afterStep(epoch, k); err != nil {
+					return err
+				}
+			}
+		}
+		if obs != nil {
+			obs(Progress{Method: l.method, Epoch: epoch, Epochs: l.epochs,
+				Loss: sum / float64(steps), Elapsed: time.Since(start)})
+		}
+	}
+	return nil
+}
+
+// calibration is the auto rate of one fit.
+type calibration struct {
+	mandt float64 // Mandt et al.'s scalar ε* = 2·B·d/(N·tr C)
+	rate  float64 // the rate run: min(ε*, 1/λ_max)
+	trC   float64 // trace of the per-example gradient covariance C
+	lmax  float64 // largest |eigenvalue| of the mean objective's Hessian
+}
+
+// calibrate measures the gradient noise and the curvature at θ and
+// returns the collecting rate for minibatches of b rows. Every row choice
+// draws from rng.
+func calibrate(p *Problem, theta []float64, b int, rng *rand.Rand) calibration {
+	d, n := p.Dim, p.N
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	shuffle(perm, rng)
+
+	// tr C from per-example gradients: the prior's gradient is the same for
+	// every row and drops out.
+	g := make([]float64, d)
+	sum := make([]float64, d)
+	rows := perm[:min(n, noiseRows)]
+	sq := 0.0
+	for i := range rows {
+		p.NegLogLik(g, theta, rows[i:i+1])
+		for j, x := range g {
+			sum[j] += x
+			sq += x * x
+		}
+	}
+	c := calibration{mandt: math.Inf(1)}
+	if m := float64(len(rows)); m > 1 {
+		c.trC = max(0, (sq-swagDot(sum, sum)/m)/(m-1))
+	}
+	if c.trC > 0 {
+		c.mandt = 2 * float64(b) * float64(d) / (float64(n) * c.trC)
+	}
+
+	// λ_max of H̄ = Hessian of NegLogLik/N + NegLogPrior/N, by power
+	// iteration on central differences of the gradient over a subset.
+	c.lmax = maxCurvature(p, theta, perm[:min(n, curvatureRows)], rng)
+	c.rate = c.mandt
+	if c.lmax > 0 {
+		c.rate = min(c.rate, 1/c.lmax)
+	}
+	if math.IsInf(c.rate, 0) { // no noise and no curvature: nothing to go by
+		c.rate = 1e-3
+	}
+	return c
+}
+
+// maxCurvature estimates the largest |eigenvalue| of the Hessian of the
+// per-example objective NegLogLik(rows)/|rows| + NegLogPrior/N at θ.
+func maxCurvature(p *Problem, theta []float64, rows []int, rng *rand.Rand) float64 {
+	d := len(theta)
+	v := make([]float64, d)
+	for j := range v {
+		v[j] = rng.NormFloat64()
+	}
+	x := make([]float64, d)
+	gp := make([]float64, d)
+	gm := make([]float64, d)
+	n := float64(p.N)
+	grad := func(dst, at []float64) { // N·∇ of the objective, then /N
+		p.NegLogLik(dst, at, rows)
+		nb := n / float64(len(rows))
+		for j := range dst {
+			dst[j] *= nb
+		}
+		if p.NegLogPrior != nil {
+			p.NegLogPrior(dst, at)
+		}
+		for j := range dst {
+			dst[j] /= n
+		}
+	}
+	norm := math.Sqrt(swagDot(v, v))
+	scaleTheta := 1 + math.Sqrt(swagDot(theta, theta)/float64(d))
+	lam := 0.0
+	for range powerIters {
+		for j := range v {
+			v[j] /= norm
+		}
+		h := 1e-4 * scaleTheta
+		for j := range x {
+			x[j] = theta[j] + h*v[j]
+		}
+		grad(gp, x)
+		for j := range x {
+			x[j] = theta[j] - h*v[j]
+		}
+		grad(gm, x)
+		for j := range v {
+			v[j] = (gp[j] - gm[j]) / (2 * h)
+		}
+		norm = math.Sqrt(swagDot(v, v))
+		if !(norm > 0) || !isFinite(norm) {
+			return lam
+		}
+		lam = norm
+	}
+	return lam
+}
+
+// swagDot returns Σ a_j·b_j.
+func swagDot(a, b []float64) float64 {
+	s := 0.0
+	b = b[:len(a)]
+	for j, x := range a {
+		s += x * b[j]
+	}
+	return s
 }
 
 // collector holds the SWAG accumulators of one fit.
@@ -290,17 +582,17 @@ func newCollector(d, rank int, diagonal bool, expect int) *collector {
 }
 
 // collect adds θ to the accumulators (the paper's Algorithm 1 with
-// Welford's variance update) and writes θ − θ̄, with θ̄ already updated,
-// straight into the oldest column of the ring. It returns the first
+// Welford's variance update) and, when keepColumn, writes θ − θ̄, with θ̄
+// already updated, straight into the oldest column of the ring. It returns the first
 // non-finite coordinate of θ, or 0; on a non-finite θ the accumulators are
 // spoilt and the fit must stop.
-func (c *collector) collect(theta []float64) (bad float64) {
+func (c *collector) collect(theta []float64, keepColumn bool) (bad float64) {
 	d := c.d
 	theta = theta[:d]
 	mean, m2 := c.mean[:d], c.m2[:d]
 	inv := 1 / float64(c.n+1)
 	z := 0.0 // t*0 is 0 for a finite t and NaN otherwise
-	if c.ring == nil {
+	if c.ring == nil || !keepColumn {
 		for j, t := range theta {
 			z += t * 0
 			delta := t - mean[j]
@@ -382,6 +674,9 @@ type SWAGPosterior struct {
 	cols     [][]float64 // the columns of D̂, oldest first
 	sd       []float64   // √(scale·max(var, 1e-30)), for sampling
 	b        float64     // √(scale/(k−1)), the weight of D̂z; 0 without a low-rank term
+
+	// The auto rate's calibration, 0 for a fixed rate or a loaded file.
+	rate, rate0 float64
 }
 
 var _ Saver = (*SWAGPosterior)(nil)
@@ -418,6 +713,11 @@ func (q *SWAGPosterior) Collected() int { return q.n }
 
 // Scale returns the covariance scale.
 func (q *SWAGPosterior) Scale() float64 { return q.scale }
+
+// Rate returns the auto rate's calibration: the rate the iterates were
+// collected at and Mandt et al.'s ε*, whose ratio is part of Scale. Both
+// are 0 for a fixed swa_lr and for a posterior loaded from a file.
+func (q *SWAGPosterior) Rate() (collected, optimal float64) { return q.rate, q.rate0 }
 
 // Diagonal reports whether the posterior is SWAG-diagonal.
 func (q *SWAGPosterior) Diagonal() bool { return q.diagonal }
@@ -576,36 +876,54 @@ func buildMultiSWAG(args []Arg) (Method, error) {
 	return m, nil
 }
 
-// parseSWAGSettings is ParseSettings with two additions for SWAG's
-// settings: diagonal also takes true and false (a script's bare words), and
-// the relations between settings are checked, blaming the argument that
-// set the offending one (or, when it was left at its default, the one that
-// made the default wrong).
+// parseSWAGSettings is ParseSettings with three additions for SWAG's
+// settings: diagonal also takes true and false (a script's bare words),
+// swa_lr takes auto (the default, Mandt et al.'s rule), and the relations
+// between settings are checked, blaming the argument that set the
+// offending one (or, when it was left at its default, the one that made
+// the default wrong).
 func parseSWAGSettings(dst any, args []Arg, member func() SWAG) error {
 	conv, bad := args, -1
+	auto := -1 // index of swa_lr: auto, dropped from conv
 	for i, a := range args {
-		if a.Name != "diagonal" || !a.IsStr || a.Call != nil {
+		if !a.IsStr || a.Call != nil {
 			continue
 		}
-		v := 0.0
-		switch a.Str {
-		case "true":
-			v = 1
-		case "false":
-		default:
-			if bad < 0 {
-				bad = i
+		switch {
+		case a.Name == "swa_lr" && a.Str == "auto" && auto < 0:
+			auto = i
+		case a.Name == "diagonal":
+			v := 0.0
+			switch a.Str {
+			case "true":
+				v = 1
+			case "false":
+			default:
+				if bad < 0 {
+					bad = i
+				}
+				continue
 			}
-			continue
+			if len(conv) > 0 && &conv[0] == &args[0] {
+				conv = slices.Clone(args)
+			}
+			conv[i] = Arg{Name: a.Name, Num: v}
 		}
-		if len(conv) > 0 && &conv[0] == &args[0] {
-			conv = slices.Clone(args)
-		}
-		conv[i] = Arg{Name: a.Name, Num: v}
+	}
+	if auto >= 0 {
+		conv = slices.Delete(slices.Clone(conv), auto, auto+1)
 	}
 	if err := ParseSettings(dst, conv); err != nil {
-		if se, ok := err.(*SettingError); ok && bad >= 0 && se.Index == bad {
-			se.Msg = fmt.Sprintf("diagonal must be true or false, got %s", args[bad])
+		if se, ok := err.(*SettingError); ok {
+			if auto >= 0 && se.Index >= auto {
+				se.Index++
+			}
+			if bad >= 0 && se.Index == bad {
+				se.Msg = fmt.Sprintf("diagonal must be true or false, got %s", args[bad])
+			}
+			if se.Index >= 0 && args[se.Index].Name == "swa_lr" && args[se.Index].IsStr {
+				se.Msg = fmt.Sprintf("swa_lr must be auto or a positive number, got %s", args[se.Index])
+			}
 		}
 		return err
 	}

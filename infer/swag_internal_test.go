@@ -21,7 +21,7 @@ func TestCollectSanity1(t *testing.T) {
 	sumSq := 0.0
 	for i := 1; i <= 5; i++ {
 		x := float64(i)
-		if bad := c.collect([]float64{x, x + shift}); bad != 0 {
+		if bad := c.collect([]float64{x, x + shift}, true); bad != 0 {
 			t.Fatal(bad)
 		}
 		sumSq += (x + shift) * (x + shift)
@@ -65,7 +65,7 @@ func TestCollectRing(t *testing.T) {
 		for n := 1; n <= 12; n++ {
 			c := newCollector(1, k, false, n)
 			for i := 1; i <= n; i++ {
-				c.collect([]float64{float64(i * i)})
+				c.collect([]float64{float64(i * i)}, true)
 			}
 			q := c.posterior("swag", 1, false)
 			cols := q.Deviations()
@@ -86,14 +86,14 @@ func TestCollectRing(t *testing.T) {
 	// Diagonal keeps no columns.
 	c := newCollector(4, 20, true, 30)
 	for range 30 {
-		c.collect([]float64{1, 2, 3, 4})
+		c.collect([]float64{1, 2, 3, 4}, true)
 	}
 	if q := c.posterior("swag", 1, true); len(q.Deviations()) != 0 || q.StoredNumbers() != 8 || q.Variance()[0] != varClamp {
 		t.Errorf("diagonal: %d columns, %d numbers, var %v", len(q.Deviations()), q.StoredNumbers(), q.Variance()[0])
 	}
 	// A non-finite iterate is reported.
 	c = newCollector(2, 3, false, 3)
-	if bad := c.collect([]float64{1, math.Inf(-1)}); !math.IsInf(bad, -1) {
+	if bad := c.collect([]float64{1, math.Inf(-1)}, true); !math.IsInf(bad, -1) {
 		t.Errorf("collect(-Inf) = %v", bad)
 	}
 }
@@ -246,7 +246,7 @@ func TestSWAGAllocations(t *testing.T) {
 		c := newCollector(d, 20, diag, 1000)
 		if a := testing.AllocsPerRun(1000, func() {
 			theta[3] += 0.01
-			c.collect(theta)
+			c.collect(theta, true)
 		}); a != 0 {
 			t.Errorf("collect (diagonal %v): %v allocations", diag, a)
 		}
@@ -275,7 +275,7 @@ func BenchmarkSWAGCollect(b *testing.B) {
 	c := newCollector(d, 20, false, 1000)
 	for b.Loop() {
 		theta[0]++
-		c.collect(theta)
+		c.collect(theta, true)
 	}
 }
 
@@ -289,7 +289,7 @@ func BenchmarkSWAGDraw(b *testing.B) {
 		for j := range theta {
 			theta[j] = r.NormFloat64()
 		}
-		c.collect(theta)
+		c.collect(theta, true)
 	}
 	q := c.posterior("swag", 0.5, false)
 	v := make([]float64, d)

@@ -23,10 +23,10 @@ import (
 func TestSWAGSanity1D(t *testing.T) {
 	p, exact, _ := infertest.Sanity1D()
 	for _, m := range []infer.Method{
-		infer.SWAG{Epochs: 300, LR: 1e-2, Batch: 1},
-		infer.SWAG{Epochs: 300, LR: 1e-2, Batch: 1, Diagonal: 1},
-		infer.SWAG{Epochs: 300, LR: 1e-2, Batch: 1, Optimizer: "adam"},
-		infer.MultiSWAG{Members: 2, Epochs: 300, LR: 1e-2, Batch: 1},
+		infer.SWAG{Epochs: 300, LR: 1e-2, SWALR: 5e-3, CollectEvery: 1, Batch: 1},
+		infer.SWAG{Epochs: 300, LR: 1e-2, SWALR: 5e-3, CollectEvery: 1, Batch: 1, Diagonal: 1},
+		infer.SWAG{Epochs: 300, LR: 1e-2, SWALR: 5e-3, CollectEvery: 1, Batch: 1, Optimizer: "adam"},
+		infer.MultiSWAG{Members: 2, Epochs: 300, LR: 1e-2, SWALR: 5e-3, CollectEvery: 1, Batch: 1},
 	} {
 		post, err := m.Fit(context.Background(), p, rng(1), nil)
 		if err != nil {
@@ -64,10 +64,10 @@ func TestSWAGSanity1D(t *testing.T) {
 func TestSWAGConformance(t *testing.T) {
 	want := infertest.Want{MeanTol: 1e-2, VarTol: 1}
 	t.Run("swag", func(t *testing.T) {
-		infertest.Run(t, &infer.SWAG{Epochs: 300, LR: 1e-3, Batch: 5}, want)
+		infertest.Run(t, &infer.SWAG{Epochs: 300, LR: 1e-3, SWALR: 5e-4, CollectEvery: 1, Batch: 5}, want)
 	})
 	t.Run("multiswag", func(t *testing.T) {
-		infertest.Run(t, &infer.MultiSWAG{Members: 2, Epochs: 300, LR: 1e-3, Batch: 5}, want)
+		infertest.Run(t, &infer.MultiSWAG{Members: 2, Epochs: 300, LR: 1e-3, SWALR: 5e-4, CollectEvery: 1, Batch: 5}, want)
 	})
 }
 
@@ -115,8 +115,8 @@ func TestSWAGSaveLoad(t *testing.T) {
 	p, _, _ := linreg3(40, 1)
 	cases := map[string]infer.Posterior{
 		"full":      fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, Rank: 5}, p, 1),
-		"few":       fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, SWAStart: 57}, p, 1), // 3 columns of 20
-		"one":       fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, SWAStart: 59}, p, 1), // diagonal term only
+		"few":       fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, SWAStart: 57, CollectEvery: 1}, p, 1), // 3 columns of 20
+		"one":       fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, SWAStart: 59, CollectEvery: 1}, p, 1), // diagonal term only
 		"diagonal":  fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, Diagonal: 1, Scale: 1}, p, 1),
 		"mean":      fitSWAG(t, infer.SWAG{Epochs: 60, Batch: 8, Scale: -1}, p, 1),
 		"multiswag": fitSWAG(t, infer.MultiSWAG{Members: 3, Epochs: 60, Batch: 8, Rank: 4}, p, 1),
@@ -387,12 +387,12 @@ func TestSWAGCapEpochs(t *testing.T) {
 		n    int
 		want infer.SWAG
 	}{
-		{infer.SWAG{}, 10, infer.SWAG{Epochs: 10, SWAStart: 5, CollectEvery: 1}},
-		{infer.SWAG{}, 1000, infer.SWAG{Epochs: 300, SWAStart: 150, CollectEvery: 1}},
+		{infer.SWAG{}, 10, infer.SWAG{Epochs: 10, SWAStart: 5}},
+		{infer.SWAG{}, 1000, infer.SWAG{Epochs: 300, SWAStart: 150}},
 		{infer.SWAG{Epochs: 300, SWAStart: 290, CollectEvery: 5}, 10, infer.SWAG{Epochs: 10, SWAStart: 9, CollectEvery: 1}},
 		{infer.SWAG{Epochs: 300, SWAStart: 100, CollectEvery: 3}, 30, infer.SWAG{Epochs: 30, SWAStart: 10, CollectEvery: 3}},
-		{infer.SWAG{}, 1, infer.SWAG{Epochs: 1, SWAStart: -1, CollectEvery: 1}},
-		{infer.SWAG{Epochs: 1}, 5, infer.SWAG{Epochs: 1, SWAStart: -1, CollectEvery: 1}},
+		{infer.SWAG{}, 1, infer.SWAG{Epochs: 1, SWAStart: -1}},
+		{infer.SWAG{Epochs: 1}, 5, infer.SWAG{Epochs: 1, SWAStart: -1}},
 	} {
 		c := infer.CapEpochs(tc.m, tc.n).(*infer.SWAG)
 		if c.Epochs != tc.want.Epochs || c.SWAStart != tc.want.SWAStart || c.CollectEvery != tc.want.CollectEvery {
@@ -461,7 +461,7 @@ func TestSWAGDivergence(t *testing.T) {
 	p, _, _ := infertest.Sanity1D() // 3 rows; batch 1 gives 3 steps per epoch
 	k := 11*3 + 3                   // epoch 12, step 3
 	for _, grad := range []bool{false, true} {
-		post, err := infer.SWAG{Batch: 1, Epochs: 20}.Fit(context.Background(), nanAfter(p, k, grad), rng(1), nil)
+		post, err := infer.SWAG{Batch: 1, Epochs: 20, SWALR: 2.5e-3}.Fit(context.Background(), nanAfter(p, k, grad), rng(1), nil)
 		var de *infer.DivergenceError
 		if !errors.As(err, &de) || post != nil {
 			t.Fatalf("swag: %v, %v; want a *DivergenceError", post, err)
@@ -476,7 +476,7 @@ func TestSWAGDivergence(t *testing.T) {
 		g[0] = 1e308
 		return 0
 	}}
-	_, err := infer.SWAG{Epochs: 5, SWAStart: -1, Batch: 1}.Fit(context.Background(), huge, rng(1), nil)
+	_, err := infer.SWAG{Epochs: 5, SWAStart: -1, Batch: 1, SWALR: 2.5e-3, CollectEvery: 1}.Fit(context.Background(), huge, rng(1), nil)
 	var de *infer.DivergenceError
 	if !errors.As(err, &de) || !de.Param || de.Epoch != 2 || de.Step != 1 || !math.IsInf(de.Value, -1) {
 		t.Errorf("overflowing parameter: %v", err)
@@ -486,7 +486,7 @@ func TestSWAGDivergence(t *testing.T) {
 	// 2's 12th epoch.
 	seq := nanAfter(p, 20*3+k, false)
 	seq.Fork = nil
-	_, err = infer.MultiSWAG{Batch: 1, Epochs: 20}.Fit(context.Background(), seq, rng(1), nil)
+	_, err = infer.MultiSWAG{Batch: 1, Epochs: 20, SWALR: 2.5e-3}.Fit(context.Background(), seq, rng(1), nil)
 	if !errors.As(err, &de) || de.Epoch != 12 || de.Step != 3 {
 		t.Fatalf("multiswag: %v", err)
 	}
@@ -499,7 +499,7 @@ func TestSWAGDivergence(t *testing.T) {
 	conc.Fork = func() *infer.Problem { q := nanAfter(p, k, false); q.Fork = nil; return q }
 	first := nanAfter(p, k, false)
 	first.Fork = conc.Fork
-	_, err = infer.MultiSWAG{Batch: 1, Epochs: 20, Members: 4}.Fit(context.Background(), first, rng(1), nil)
+	_, err = infer.MultiSWAG{Batch: 1, Epochs: 20, Members: 4, SWALR: 2.5e-3}.Fit(context.Background(), first, rng(1), nil)
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), "multiswag: member ") || errors.Is(err, context.Canceled) {
 		t.Errorf("concurrent multiswag: %v", err)
 	}
@@ -576,5 +576,63 @@ func TestSWAGStepsDoNotAllocate(t *testing.T) {
 		if many > few+1 {
 			t.Errorf("%+v: %v allocations for 2 epochs, %v for 400", m, few, many)
 		}
+	}
+}
+
+// At its defaults (swa_lr: auto) SWAG's marginal variances are the exact
+// posterior's on conjugate linear regressions with correlated features:
+// the rate comes from Mandt et al.'s rule, bounded by the curvature, the
+// iterates are collected every step on i.i.d. minibatches, and scale ½
+// averages the two covariance estimates. They come out at 0.7-1.6 of the
+// exact ones; this asserts the issue's band [0.5, 2]. The correlations are
+// not the posterior's (−0.55 exact, about +0.1 here): with one scalar rate
+// and C ≈ H̄ the stationary covariance of SGD is nearly isotropic, as
+// Mandt et al. note; only a C⁻¹ preconditioner would match it.
+func TestSWAGAutoCovariance(t *testing.T) {
+	for _, n := range []int{60, 500} {
+		x, y := infertest.RandomData(n, 3, 0.25, 1)
+		for i := range n {
+			x.Set(i, 1, x.At(i, 1)+0.8*x.At(i, 0))
+		}
+		p, mean, cov := infertest.LinearRegression(x, y, 0.25, 1)
+		post := fitSWAG(t, infer.SWAG{}, p, 2)
+		if r, opt := post.(*infer.SWAGPosterior).Rate(); !(r > 0 && r <= opt) {
+			t.Errorf("n=%d: rate %g, Mandt's %g", n, r, opt)
+		}
+		gotMean, gotVar := infertest.Moments(post.Draw(20000, rng(3)))
+		for j := range mean {
+			sd := math.Sqrt(cov.At(j, j))
+			if math.Abs(gotMean[j]-mean[j]) > 0.3*sd {
+				t.Errorf("n=%d: mean[%d] = %.4f, exact %.4f (sd %.3g)", n, j, gotMean[j], mean[j], sd)
+			}
+			if ratio := gotVar[j] / cov.At(j, j); ratio < 0.5 || ratio > 2 {
+				t.Errorf("n=%d: var[%d] = %.3g, exact %.3g (ratio %.2f, want within [0.5, 2])", n, j, gotVar[j], cov.At(j, j), ratio)
+			}
+		}
+	}
+}
+
+// swa_lr takes auto (the default) or a number; anything else is rejected
+// with both spellings named, at the offending argument.
+func TestSWAGAutoRateSetting(t *testing.T) {
+	reg := infer.Builtins()
+	m, err := reg.New("swag", []infer.Arg{num("epochs", 50), str("swa_lr", "auto"), num("rank", 4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *m.(*infer.SWAG); got != (infer.SWAG{Epochs: 50, Rank: 4}) {
+		t.Errorf("swa_lr: auto parsed as %+v", got)
+	}
+	if _, err := reg.New("multiswag", []infer.Arg{str("swa_lr", "auto")}); err != nil {
+		t.Errorf("multiswag swa_lr: auto: %v", err)
+	}
+	_, err = reg.New("swag", []infer.Arg{num("epochs", 50), str("swa_lr", "fast")})
+	var se *infer.SettingError
+	if !errors.As(err, &se) || se.Index != 1 || se.Msg != `swa_lr must be auto or a positive number, got "fast"` {
+		t.Errorf("swa_lr: fast: %v", err)
+	}
+	_, err = reg.New("swag", []infer.Arg{str("swa_lr", "auto"), num("rank", 1)})
+	if !errors.As(err, &se) || se.Index != 1 {
+		t.Errorf("rank 1 after swa_lr: auto: %v", err)
 	}
 }
