@@ -56,4 +56,14 @@ func TestExampleFinetuneDigits(t *testing.T) {
 	if cell(t, tab, "p_bxs", "stored") >= cell(t, tab, "p_lora_swag", "stored") {
 		t.Error("B-LoRA-XS stores no fewer numbers than LoRA-SWAG")
 	}
+
+	// The adapter's sampled spread is real: its epistemic part ranks the
+	// old digits above the new ones, where the SWA mean alone has none.
+	ood := func(row, col string) float64 { return cell(t, tables[row], row, col) }
+	aBXS, aMean := ood("p_bxs (epistemic)", "auroc"), ood("p_bxs_mean (epistemic)", "auroc")
+	t.Logf("epistemic OOD AUROC: B-LoRA-XS %.4f (w1 %.3g), SWA mean %.4f; total %.4f vs %.4f", aBXS,
+		ood("p_bxs (epistemic)", "w1"), aMean, ood("p_bxs (total)", "auroc"), ood("p_bxs_mean (total)", "auroc"))
+	if !(aBXS > 0.53) || aMean != 0.5 {
+		t.Errorf("epistemic OOD AUROC: B-LoRA-XS %.4f, want > 0.53; SWA mean %.4f, want 0.5", aBXS, aMean)
+	}
 }
