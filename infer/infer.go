@@ -63,6 +63,31 @@ type Problem struct {
 	LastLayer    []int
 	LastLayerGGN func(dst, theta []float64, idx []int)
 
+	// GGN, KronLayers and KronFactors are the curvature capabilities of a
+	// Laplace approximation over every parameter (hessian: full, kron).
+	// GGN ADDS to dst (Dim x Dim, row-major) the full GGN of the training
+	// rows idx at θ (as GGNDiag, every entry). KronLayers lists the dense
+	// layers; KronFactors ADDS, per layer l, Σ_n a_n a_nᵀ (In x In, a_n
+	// the layer's input) to a[l] and Σ_n J_{s,n}ᵀ Λ_n J_{s,n} (Out x Out,
+	// s_n the layer's output) to g[l]; a nil factor is skipped. Nil when
+	// the model cannot offer them.
+	GGN         func(dst, theta []float64, idx []int)
+	KronLayers  []KronLayer
+	KronFactors func(a, g [][]float64, theta []float64, idx []int)
+
+	// Jacobian writes the Jacobian in θ of the network outputs (those of
+	// Outputs) at the rows of x into dst: rows x OutputWidth x Dim,
+	// row-major, dst[(r·OutputWidth + k)·Dim + j] = ∂f_rk/∂θ_j. The
+	// linearised (GLM) predictive of a Laplace posterior needs it. Nil
+	// when the model cannot offer it.
+	Jacobian    func(dst, theta []float64, x *mat.Dense)
+	OutputWidth int // columns of Outputs: classes, 1 for bernoulli and regression
+
+	// Tensors lists the parameter tensors (a layer's weight, its bias, a
+	// param) as ranges of θ; per-layer prior precisions are tuned per
+	// tensor. Nil means one group.
+	Tensors []Tensor
+
 	// Outputs and OutputGrad are the student capability of distillation
 	// (Distill, Student). Outputs writes the network's raw outputs (a
 	// classifier's logits) at the rows of x into dst (rows x Classes).
@@ -73,16 +98,6 @@ type Problem struct {
 	// θ. Both are nil when the model cannot offer them.
 	Outputs    func(dst *mat.Dense, theta []float64, x *mat.Dense)
 	OutputGrad func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64
-
-	// DenseLayers and DropoutNegLogLik are the dropout capability of MC
-	// dropout. DenseLayers lists the dense layers that act on the inputs
-	// row by row, in evaluation order. DropoutNegLogLik is NegLogLik with
-	// inverted dropout at rate on the inputs of the layers listed (indices
-	// into DenseLayers): each row's input unit is kept with probability
-	// 1-rate and scaled by 1/(1-rate), or zeroed, with masks drawn fresh per
-	// row from rng. Both are nil when the model cannot offer them.
-	DenseLayers      []DenseLayer
-	DropoutNegLogLik func(grad, theta []float64, idx []int, rate float64, layers []int, rng *rand.Rand) float64
 
 	// Fork returns an independent Problem over the same model and data with
 	// its own workspaces, so chains and ensemble members can run concurrently.
@@ -145,4 +160,17 @@ func CapEpochs(m Method, n int) Method {
 		return c.CapEpochs(n)
 	}
 	return m
+}
+
+// KronLayer is a dense layer of θ: its weight, an In x Out row-major block
+// at WOff, and its bias, Out values at BOff (-1 without one).
+type KronLayer struct {
+	In, Out    int
+	WOff, BOff int
+}
+
+// Tensor is a named range of θ: one parameter tensor of the model.
+type Tensor struct {
+	Name      string
+	Off, Size int
 }

@@ -6,68 +6,69 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/mat"
+	"slices"
 )
 
 // Laplace is the Laplace approximation around a MAP fit, in the sense of
-// laplace-torch (Daxberger et al. 2021): the posterior is the Gaussian
-// N(θ_MAP, H⁻¹) whose precision H is the curvature of the negative log
-// joint at the mode. It returns a *LaplacePosterior. Training is a point
-// fit, and the uncertainty comes afterwards from one pass of curvature over
-// the data: a cheap way to turn any trained network into a Bayesian one.
-// The zero value is ready to use.
+// laplace-torch (Daxberger et al. 2021; ALGORITHMS.md §12): the posterior
+// is the Gaussian N(θ_MAP, H⁻¹) whose precision H is the curvature of the
+// negative log joint at the mode. It returns a *LaplacePosterior. Training
+// is a point fit, and the uncertainty comes afterwards from one pass of
+// curvature over the data. The zero value is ready to use.
 //
 // The curvature is the generalized Gauss–Newton matrix (GGN) of the
-// likelihood, Σ_n J_nᵀ Λ_n J_n with J_n the Jacobian of the network outputs
-// and Λ_n the Fisher information of the likelihood in them, plus the
-// prior's precision. Unlike the Hessian it is positive semi-definite at any
-// θ, and for a model that is linear in θ with a normal likelihood it is
-// the Hessian, so the approximation is then exact. Hessian chooses its
-// structure:
+// likelihood, G = Σ_n J_nᵀ Λ_n J_n with J_n the Jacobian of the network
+// outputs and Λ_n the Fisher information of the likelihood in them, plus
+// the prior's precision: H = G + P. Subset chooses the parameters that
+// vary: "all" (default) or "last_layer" (the last dense layer's weights
+// and bias, every other parameter fixed at the MAP). Hessian chooses the
+// structure of G over them:
 //
-//   - "last_layer" (default; laplace-torch's default subset too, where it
-//     uses a Kronecker-factored GGN instead): the full GGN over the
-//     last dense layer's weights and
-//     bias (Problem.LastLayer, Problem.LastLayerGGN), every other
-//     parameter fixed at the MAP; the correlations within the layer are
-//     kept, at k(k+1)/2 numbers for k = (features+1)·units.
-//   - "diag": the diagonal of the GGN over every parameter
-//     (Problem.GGNDiag); a mean-field Gaussian with 2·Dim numbers.
+//   - "full": the dense GGN (Problem.GGN, or Problem.LastLayerGGN for the
+//     last layer); over every parameter only for small networks (at most
+//     maxFullLaplace parameters).
+//   - "kron": K-FAC per dense layer (Martens & Grosse 2015), the exact-GGN
+//     factors of laplace-torch's KronLaplace, eigendecomposed: the weight
+//     block is (A/N) ⊗ G with A = Σ a aᵀ of the layer's inputs and
+//     G = Σ J_sᵀ Λ J_s of its outputs, the bias block G; parameters
+//     outside dense layers get the diagonal.
+//   - "diag": the diagonal of the GGN (Problem.GGNDiag), mean-field.
 //
-// The prior precision is P = τ·P₀, with P₀ the model's own per-coordinate
-// prior precision 1/scale² (Problem.PriorScale; when some prior is not
-// normal there is none, and P₀ = I around 0) and τ one scalar for the
-// whole network, not one per layer: the model's priors already set the
-// layers' relative scales. With PriorPrecision zero
-// (prior_precision: optimize, the default) τ maximises the Laplace
-// approximation of the marginal likelihood at θ_MAP,
+// The default is "full" up to fullDefaultLaplace parameters and "kron"
+// above; "last_layer" as a hessian, the spelling of earlier versions, is
+// subset: last_layer with hessian: full.
 //
-//	log p(D | τ) ≈ log p(D | θ) − ½τ(θ−μ₀)ᵀP₀(θ−μ₀) − ½ Σ_i log(1 + λ_i/τ),
+// The prior precision is P = τ·P₀ with P₀ the model's own per-coordinate
+// prior precision 1/scale² (Problem.PriorScale). With normal priors the
+// default is τ = 1: the Laplace approximation of the posterior of the
+// model as written (PriorTuning "model"). PriorTuning "optimize" tunes one
+// τ by the Laplace marginal likelihood (the model's layers keep their
+// relative scales; without normal priors P₀ = I and this is the default),
+// "optimize_layers" one τ per parameter tensor (MacKay's fixed point), and
+// PriorPrecision > 0 fixes τ. The mean stays at θ_MAP, as in
+// laplace-torch: changing τ does not refit.
 //
-// where λ_i are the eigenvalues of P₀^{-1/2} G P₀^{-1/2} (for "diag", the
-// ratios G_jj/P₀_jj). With q = (θ−μ₀)ᵀP₀(θ−μ₀), its derivative in log τ
-// is ½(Σ λ_i/(λ_i+τ) − τq), a decreasing function, so the maximiser is the unique root of MacKay's
-// fixed-point condition τ = γ/q (γ the effective number of parameters),
-// found by bisection on log τ within [1e-8, 1e8]. The mean stays at θ_MAP,
-// as in laplace-torch: changing τ does not refit.
-//
-// Predictions sample θ ~ N(θ_MAP, H⁻¹) and run the network at each draw.
-// Over the last layer that is also the linearised (GLM) predictive, since
-// that layer's outputs are linear in its weights. Over every parameter
-// ("diag") it is not: the directions the data leave undetermined keep the
-// prior's width, and a deep network run at such draws can lose most of its
-// fit (the weakness of the sampling predictive that laplace-torch avoids
-// by linearising). For deep classifiers prefer last_layer, or priors
-// scaled by fan-in.
+// Predictive "glm" (default for subset all) is the linearised predictive
+// f(x, θ) ≈ f(x, θ_MAP) + J(x)(θ − θ_MAP): Gaussian outputs with mean the
+// MAP network's and covariance J Σ Jᵀ, drawn in output space (see
+// LaplacePosterior.PredictOutputs). "nn" runs the network at parameter
+// draws, which over every weight underfits (Immer et al. 2021); over the
+// last layer the two coincide, and "nn" is the default there because it
+// needs no Jacobian.
 type Laplace struct {
-	Hessian string `bl:"hessian,oneof=diag|last_layer"` // "last_layer" (default) or "diag"
+	Subset     string `bl:"subset,oneof=all|last_layer"`
+	Hessian    string `bl:"hessian,oneof=full|kron|diag|last_layer"`
+	Predictive string `bl:"predictive,oneof=glm|nn"`
+	// LinkApprox is how a classifier's GLM predictive turns the Gaussian
+	// logits into probabilities: "mc" (default; draws of the logits, as
+	// laplace-torch's link_approx='mc') or "probit" (MacKay's closed form,
+	// one draw holding the probabilities; no epistemic split).
+	LinkApprox string `bl:"link_approx,oneof=mc|probit"`
 
-	// PriorPrecision is τ, the multiple of the model's prior precision the
-	// approximation uses; 0 (prior_precision: optimize) tunes it by the
-	// marginal likelihood. τ = 1 is the prior the MAP fit used.
+	// PriorTuning is "model", "optimize" or "optimize_layers"; "" is model
+	// with normal priors and optimize without. PriorPrecision > 0 fixes τ
+	// instead; τ = 1 is the prior the MAP fit used.
+	PriorTuning    string  `bl:"prior_tuning,oneof=model|optimize|optimize_layers"`
 	PriorPrecision float64 `bl:"prior_precision,pos"`
 
 	// The settings of the inner MAP fit when Method is nil; see MAP.
@@ -88,10 +89,22 @@ var (
 // Name returns "laplace".
 func (Laplace) Name() string { return "laplace" }
 
-// Hessian structures.
+// Subsets, Hessian structures, predictives, link approximations and
+// prior-precision modes.
 const (
-	hessDiag      = "diag"
-	hessLastLayer = "last_layer"
+	subsetAll       = "all"
+	subsetLastLayer = "last_layer"
+	hessFull        = "full"
+	hessKron        = "kron"
+	hessDiag        = "diag"
+	hessLastLayer   = "last_layer" // earlier spelling of subset last_layer, hessian full
+	predGLM         = "glm"
+	predNN          = "nn"
+	linkMC          = "mc"
+	linkProbit      = "probit"
+	priorModel      = "model"
+	priorOptimize   = "optimize"
+	priorLayers     = "optimize_layers"
 )
 
 // laplaceChunk is the number of rows per curvature call.
@@ -108,6 +121,15 @@ const laplaceLastChunk = 2048
 // its eigenvalues, about (4/3)k³ flops.
 const maxLastLayer = 4096
 
+// maxFullLaplace bounds hessian: full over every parameter, for the same
+// reason; the GGN itself costs N·Dim² per column of Λ's factor.
+const maxFullLaplace = 4096
+
+// fullDefaultLaplace is the largest network whose default structure is
+// full; larger ones get kron. At this size the GGN, its Cholesky factor
+// and the eigenvalues for tuning take about a second on 1000 rows.
+const fullDefaultLaplace = 2000
+
 // Bounds of the tuned prior-precision multiplier τ.
 const (
 	minPriorPrecision = 1e-8
@@ -115,9 +137,6 @@ const (
 )
 
 func (l Laplace) withDefaults() Laplace {
-	if l.Hessian == "" {
-		l.Hessian = hessLastLayer
-	}
 	if l.Method == nil {
 		l.Method = &MAP{Epochs: l.Epochs, LR: l.LR, Batch: l.Batch}
 		l.Epochs, l.LR, l.Batch = 0, 0, 0
@@ -134,11 +153,130 @@ func (l Laplace) CapEpochs(n int) Method {
 	return &l
 }
 
+// laplaceSpec is a Laplace's settings resolved against a Problem.
+type laplaceSpec struct {
+	subset, hessian, predictive, link, prior string
+	tau                                      float64 // fixed τ; 0 with prior optimize or optimize_layers
+}
+
+// resolve fills the defaults that depend on the problem and checks that
+// the problem offers what the settings need.
+func (l Laplace) resolve(p *Problem) (laplaceSpec, error) {
+	s := laplaceSpec{subset: l.Subset, hessian: l.Hessian, predictive: l.Predictive, link: l.LinkApprox, prior: l.PriorTuning, tau: l.PriorPrecision}
+	if s.hessian == hessLastLayer {
+		if s.subset == subsetAll {
+			return s, &SettingError{-1, "hessian: last_layer is subset: last_layer with hessian: full; it cannot go with subset: all"}
+		}
+		s.subset, s.hessian = subsetLastLayer, hessFull
+	}
+	if s.subset == "" {
+		s.subset = subsetAll
+	}
+	hasKron := p.KronFactors != nil && len(p.KronLayers) > 0
+	if s.hessian == "" {
+		switch {
+		case s.subset == subsetLastLayer:
+			s.hessian = hessFull
+		case p.GGN != nil && p.Dim <= fullDefaultLaplace:
+			s.hessian = hessFull
+		case hasKron:
+			s.hessian = hessKron
+		default:
+			s.hessian = hessDiag
+		}
+	}
+	glmOK := p.Jacobian != nil && p.Outputs != nil && p.OutputWidth > 0
+	if s.predictive == "" {
+		s.predictive = predNN
+		if s.subset == subsetAll && glmOK {
+			s.predictive = predGLM
+		}
+	}
+	if s.predictive == predGLM && !glmOK {
+		return s, fmt.Errorf("laplace: predictive glm needs the Jacobian of the model's outputs (Problem.Jacobian), which this model does not offer: use predictive: nn")
+	}
+	if s.link == "" {
+		s.link = linkMC
+	}
+	if s.tau > 0 {
+		if s.prior != "" {
+			return s, &SettingError{-1, "prior_precision is either a number or one of model, optimize, optimize_layers, not both"}
+		}
+		s.prior = ""
+	} else {
+		if s.prior == "" {
+			s.prior = priorOptimize
+			if p.PriorScale != nil {
+				s.prior = priorModel
+			}
+		}
+		if s.prior == priorModel {
+			if p.PriorScale == nil {
+				return s, fmt.Errorf("laplace: prior_precision: model needs normal priors on every parameter; use prior_precision: optimize or a number")
+			}
+			s.tau = 1
+		}
+	}
+	switch {
+	case s.subset == subsetLastLayer:
+		if p.LastLayerGGN == nil || len(p.LastLayer) == 0 {
+			return s, fmt.Errorf("laplace: subset last_layer needs a model whose output comes from a dense layer over its inputs (Problem.LastLayer)")
+		}
+		if k := len(p.LastLayer); s.hessian == hessFull && k > maxLastLayer {
+			return s, fmt.Errorf("laplace: the last layer has %d parameters; its %d x %d precision matrix would need %d MiB (at most %d parameters): use hessian: kron or diag",
+				k, k, k, k*k*8>>20, maxLastLayer)
+		}
+		seen := make(map[int]bool, len(p.LastLayer))
+		for _, j := range p.LastLayer {
+			if j < 0 || j >= p.Dim || seen[j] {
+				return s, fmt.Errorf("laplace: last-layer index %d is out of range or repeated", j)
+			}
+			seen[j] = true
+		}
+		if s.hessian == hessKron && lastKronLayer(p) < 0 {
+			return s, fmt.Errorf("laplace: hessian kron over the last layer needs its Kronecker factors (Problem.KronLayers)")
+		}
+	case s.hessian == hessFull:
+		if p.GGN == nil {
+			return s, fmt.Errorf("laplace: hessian full over every parameter needs the model's full Gauss-Newton matrix (Problem.GGN): use subset: last_layer or hessian: diag")
+		}
+		if p.Dim > maxFullLaplace {
+			return s, fmt.Errorf("laplace: hessian full over all %d parameters would need a %d x %d matrix (%d MiB; at most %d parameters): use hessian: kron, or subset: last_layer",
+				p.Dim, p.Dim, p.Dim, p.Dim*p.Dim*8>>20, maxFullLaplace)
+		}
+	case s.hessian == hessKron:
+		if !hasKron {
+			return s, fmt.Errorf("laplace: hessian kron needs dense layers and their Kronecker factors (Problem.KronFactors): use hessian: diag")
+		}
+	}
+	if s.hessian == hessDiag && p.GGNDiag == nil {
+		return s, fmt.Errorf("laplace: the model offers no Gauss-Newton curvature (Problem.GGNDiag)")
+	}
+	if s.hessian == hessKron && p.GGNDiag == nil && s.subset == subsetAll {
+		return s, fmt.Errorf("laplace: hessian kron needs the GGN diagonal for the parameters outside dense layers (Problem.GGNDiag)")
+	}
+	return s, nil
+}
+
+// lastKronLayer is the index in p.KronLayers of the last layer, or -1.
+func lastKronLayer(p *Problem) int {
+	if len(p.LastLayer) == 0 {
+		return -1
+	}
+	for i, l := range p.KronLayers {
+		if l.WOff == p.LastLayer[0] {
+			return i
+		}
+	}
+	return -1
+}
+
 // Fit finds the mode with the inner method (its progress is reported under
 // the name "laplace"), then computes the curvature over all N training rows
-// in chunks, tunes τ and returns the Gaussian. It fails when the Problem
-// lacks the capability the Hessian setting needs, when the inner fit fails
-// (a *DivergenceError passes through), or when the curvature is not finite.
+// in chunks, sets or tunes the prior precision and returns the Gaussian.
+// It fails when the Problem lacks the capability the settings need, when
+// the inner fit fails (a *DivergenceError passes through), or when the
+// curvature is not finite.
 func (l Laplace) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
 	if err := checkSettings(l); err != nil {
 		return nil, fmt.Errorf("laplace: %w", err)
@@ -152,28 +290,15 @@ func (l Laplace) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observ
 	if err := checkProblem("laplace", p); err != nil {
 		return nil, err
 	}
-	l = l.withDefaults()
-	switch l.Hessian {
-	case hessDiag:
-		if p.GGNDiag == nil {
-			return nil, fmt.Errorf("laplace: the model offers no Gauss-Newton curvature (Problem.GGNDiag)")
+	spec, err := l.resolve(p)
+	if err != nil {
+		var se *SettingError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("laplace: %w", err)
 		}
-	case hessLastLayer:
-		if p.LastLayerGGN == nil || len(p.LastLayer) == 0 {
-			return nil, fmt.Errorf("laplace: hessian last_layer needs a model whose output comes from a dense layer over its inputs (Problem.LastLayer)")
-		}
-		if k := len(p.LastLayer); k > maxLastLayer {
-			return nil, fmt.Errorf("laplace: the last layer has %d parameters; its %d x %d precision matrix would need %d MiB (at most %d parameters): use hessian: diag",
-				k, k, k, k*k*8>>20, maxLastLayer)
-		}
-		seen := make(map[int]bool, len(p.LastLayer))
-		for _, j := range p.LastLayer {
-			if j < 0 || j >= p.Dim || seen[j] {
-				return nil, fmt.Errorf("laplace: last-layer index %d is out of range or repeated", j)
-			}
-			seen[j] = true
-		}
+		return nil, err
 	}
+	l = l.withDefaults()
 	if rng == nil {
 		return nil, fmt.Errorf("laplace: %w", errNilRNG)
 	}
@@ -195,152 +320,7 @@ func (l Laplace) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observ
 	if len(pt.Theta) != p.Dim {
 		return nil, fmt.Errorf("laplace: %s returned %d parameters, want %d", l.Method.Name(), len(pt.Theta), p.Dim)
 	}
-	post, err := laplaceAt(ctx, p, pt.Theta, l.Hessian, l.PriorPrecision)
-	if err != nil {
-		return nil, err
-	}
-	return post, nil
-}
-
-// laplaceAt builds the Laplace posterior around theta; tau 0 means tune.
-func laplaceAt(ctx context.Context, p *Problem, theta []float64, hessian string, tau float64) (*LaplacePosterior, error) {
-	d := p.Dim
-	loc, prec0 := make([]float64, d), make([]float64, d)
-	for j := range prec0 {
-		prec0[j] = 1
-		if p.PriorScale != nil {
-			loc[j] = p.PriorLoc[j]
-			prec0[j] = 1 / (p.PriorScale[j] * p.PriorScale[j])
-		}
-	}
-	rows := make([]int, p.N)
-	for i := range rows {
-		rows[i] = i
-	}
-	// chunksOf calls f on consecutive slices of at most size rows.
-	chunksOf := func(size int, f func(idx []int)) error {
-		for lo := 0; lo < p.N; lo += size {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			f(rows[lo:min(lo+size, p.N)])
-		}
-		return nil
-	}
-	chunks := func(f func(idx []int)) error { return chunksOf(laplaceChunk, f) }
-	logLik := 0.0
-	if err := chunks(func(idx []int) { logLik -= p.NegLogLik(nil, theta, idx) }); err != nil {
-		return nil, err
-	}
-	if !isFinite(logLik) {
-		return nil, fmt.Errorf("laplace: the log-likelihood at the mode is %g", logLik)
-	}
-	post := &LaplacePosterior{Mean: theta, By: "laplace"}
-
-	if hessian == hessDiag {
-		h := make([]float64, d)
-		if err := chunks(func(idx []int) { p.GGNDiag(h, theta, idx) }); err != nil {
-			return nil, err
-		}
-		lam := make([]float64, d)
-		q := 0.0
-		for j, v := range h {
-			if !(v >= 0) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("laplace: the curvature of parameter %d is %g", j, v)
-			}
-			lam[j] = v / prec0[j]
-			dv := theta[j] - loc[j]
-			q += prec0[j] * dv * dv
-		}
-		if tau == 0 {
-			tau = tunePriorPrecision(lam, q)
-		}
-		post.Std = make([]float64, d)
-		for j, v := range h {
-			post.Std[j] = 1 / math.Sqrt(v+tau*prec0[j])
-		}
-		post.PriorPrecision = tau
-		post.LogEvidence = laplaceEvidence(logLik, lam, q, tau)
-		return post, nil
-	}
-
-	ix := p.LastLayer
-	k := len(ix)
-	h := make([]float64, k*k)
-	if err := chunksOf(laplaceLastChunk, func(idx []int) { p.LastLayerGGN(h, theta, idx) }); err != nil {
-		return nil, err
-	}
-	// Work with the whitened G̃ = R G R, R = P₀^{-1/2} on the layer: its
-	// eigenvalues are the λ_i of the evidence, and the Cholesky factor Ũ of
-	// G̃ + τI gives that of G + τP₀ as Ũ R⁻¹.
-	r := make([]float64, k)
-	q := 0.0
-	for a, ja := range ix {
-		r[a] = 1 / math.Sqrt(prec0[ja])
-		dv := theta[ja] - loc[ja]
-		q += prec0[ja] * dv * dv
-	}
-	// Symmetrise and whiten the upper triangle (what SymDense reads) in
-	// tiles, so that the lower triangle is read a cache line at a time.
-	const tile = 32
-	for a0 := 0; a0 < k; a0 += tile {
-		for b0 := a0; b0 < k; b0 += tile {
-			for a := a0; a < min(a0+tile, k); a++ {
-				for b := max(a, b0); b < min(b0+tile, k); b++ {
-					v := 0.5 * (h[a*k+b] + h[b*k+a])
-					if !isFinite(v) {
-						return nil, fmt.Errorf("laplace: the last-layer curvature at (%d, %d) is %g", a, b, v)
-					}
-					h[a*k+b] = v * r[a] * r[b]
-				}
-			}
-		}
-	}
-	sym := mat.NewSymDense(k, h)
-	if tau == 0 {
-		var eig mat.EigenSym
-		if !eig.Factorize(sym, false) {
-			return nil, fmt.Errorf("laplace: the eigenvalues of the last-layer curvature did not converge")
-		}
-		lam := eig.Values(nil)
-		for i, v := range lam {
-			lam[i] = max(v, 0) // rounding can leave tiny negative ones
-		}
-		tau = tunePriorPrecision(lam, q)
-	}
-	logDet := 0.0 // log det(G + τP₀) = log det(G̃ + τI) − 2 Σ log r
-	for a := range k {
-		sym.SetSym(a, a, sym.At(a, a)+tau)
-		logDet -= 2 * math.Log(r[a])
-	}
-	var ch mat.Cholesky
-	if !ch.Factorize(sym) {
-		return nil, fmt.Errorf("laplace: the last-layer posterior precision is not positive definite")
-	}
-	logDet += ch.LogDet()
-	// The factor is taken over, not copied (UTo copies element by
-	// element: 50 ms at k = 1290); ch is not used again.
-	u, ok := ch.RawU().(*mat.TriDense)
-	if !ok {
-		u = mat.NewTriDense(k, mat.Upper, nil)
-		ch.UTo(u)
-	}
-	raw := u.RawTriangular()
-	for a := range k {
-		row := raw.Data[a*raw.Stride : a*raw.Stride+k]
-		for b := a; b < k; b++ {
-			row[b] /= r[b]
-		}
-	}
-	sumLogPrior := 0.0 // Σ log(τP₀)
-	for _, ja := range ix {
-		sumLogPrior += math.Log(tau * prec0[ja])
-	}
-	post.Index = append([]int(nil), ix...)
-	post.Factor = u
-	post.PriorPrecision = tau
-	post.LogEvidence = logLik - 0.5*tau*q + 0.5*sumLogPrior - 0.5*logDet
-	return post, nil
+	return laplaceAt(ctx, p, pt.Theta, spec)
 }
 
 // laplaceEvidence is log p(D|θ) − ½τq − ½ Σ log(1 + λ_i/τ).
@@ -387,188 +367,13 @@ func tunePriorPrecision(lam []float64, q float64) float64 {
 	return math.Exp(0.5 * (lo + hi))
 }
 
-// LaplacePosterior is the Gaussian N(Mean, H⁻¹) of a Laplace
-// approximation. With a diagonal H, Std holds the standard deviation of
-// every coordinate; with a last-layer H, the coordinates Index vary with
-// precision H = FactorᵀFactor (Factor upper triangular, its rows and
-// columns in the order of Index) and every other coordinate stays at Mean.
-type LaplacePosterior struct {
-	Mean   []float64     // θ_MAP
-	Std    []float64     // diagonal: 1/sqrt(H_jj); nil for a last-layer posterior
-	Index  []int         // last layer: the θ coordinates that vary
-	Factor *mat.TriDense // last layer: the upper Cholesky factor of their precision
-
-	PriorPrecision float64 // τ, the multiple of the model's prior precision used
-	LogEvidence    float64 // the Laplace approximation of log p(D) at τ
-	By             string  // the backend that learned it, "laplace"; Method returns it
-}
-
-var (
-	_ Saver          = (*LaplacePosterior)(nil)
-	_ StoredNumberer = (*LaplacePosterior)(nil)
-)
-
-// Method returns the backend that learned the posterior.
-func (q *LaplacePosterior) Method() string { return q.By }
-
-// Dim returns len(q.Mean).
-func (q *LaplacePosterior) Dim() int { return len(q.Mean) }
-
-// Hessian returns "diag" or "last_layer".
-func (q *LaplacePosterior) Hessian() string {
-	if q.Std != nil {
-		return hessDiag
-	}
-	return hessLastLayer
-}
-
-// Covariance returns the posterior covariance of the coordinates that vary:
-// diag(Std²) over all of them, or H⁻¹ over Index.
-func (q *LaplacePosterior) Covariance() *mat.SymDense {
-	if q.Std != nil {
-		c := mat.NewSymDense(len(q.Std), nil)
-		for j, s := range q.Std {
-			c.SetSym(j, j, s*s)
-		}
-		return c
-	}
-	var ch mat.Cholesky
-	ch.SetFromU(q.Factor)
-	c := mat.NewSymDense(len(q.Index), nil)
-	if err := ch.InverseTo(c); err != nil {
-		panic(fmt.Sprintf("infer: laplace covariance: %v", err))
-	}
-	return c
-}
-
-// StoredNumbers returns how many numbers define the posterior: 2·Dim for a
-// diagonal one, Dim + k(k+1)/2 for one over k last-layer coordinates.
-func (q *LaplacePosterior) StoredNumbers() int {
-	if q.Std != nil {
-		return 2 * len(q.Mean)
-	}
-	k := len(q.Index)
-	return len(q.Mean) + k*(k+1)/2
-}
-
-// Draw returns s fresh draws from N(Mean, H⁻¹) in newly allocated vectors
-// (one backing array): Mean + Std⊙z for a diagonal H; for a last-layer H,
-// Mean with Factor⁻¹z added at Index (the covariance of U⁻¹z is
-// (UᵀU)⁻¹ = H⁻¹). It returns nil when s < 1.
-func (q *LaplacePosterior) Draw(s int, rng *rand.Rand) [][]float64 {
-	if s < 1 {
-		return nil
-	}
-	d := len(q.Mean)
-	buf := make([]float64, s*d)
-	out := make([][]float64, s)
-	var z []float64
-	var u blas64.Triangular
-	if q.Std == nil {
-		z = make([]float64, len(q.Index))
-		u = q.Factor.RawTriangular()
-	}
-	for i := range out {
-		v := buf[i*d : (i+1)*d : (i+1)*d]
-		out[i] = v
-		if q.Std != nil {
-			for j, m := range q.Mean {
-				v[j] = m + q.Std[j]*rng.NormFloat64()
-			}
-			continue
-		}
-		copy(v, q.Mean)
-		for j := range z {
-			z[j] = rng.NormFloat64()
-		}
-		blas64.Trsv(blas.NoTrans, u, blas64.Vector{N: len(z), Inc: 1, Data: z})
-		for j, c := range q.Index {
-			v[c] += z[j]
-		}
-	}
-	return out
-}
-
-// Kind returns "laplace", the key of its decoder.
-func (q *LaplacePosterior) Kind() string { return "laplace" }
-
-// Vectors returns the payload saved to a file: [τ, log evidence], Mean,
-// then Std for a diagonal posterior, or Index (as numbers) and the upper
-// triangle of Factor row by row for a last-layer one.
-func (q *LaplacePosterior) Vectors() [][]float64 {
-	head := []float64{q.PriorPrecision, q.LogEvidence}
-	if q.Std != nil {
-		return [][]float64{head, q.Mean, q.Std}
-	}
-	k := len(q.Index)
-	idx := make([]float64, k)
-	for i, j := range q.Index {
-		idx[i] = float64(j)
-	}
-	tri := make([]float64, 0, k*(k+1)/2)
-	raw := q.Factor.RawTriangular()
-	for i := range k {
-		tri = append(tri, raw.Data[i*raw.Stride+i:i*raw.Stride+k]...)
-	}
-	return [][]float64{head, q.Mean, idx, tri}
-}
-
-func decodeLaplace(method string, vecs [][]float64) (Posterior, error) {
-	if len(vecs) != 3 && len(vecs) != 4 {
-		return nil, fmt.Errorf("laplace posterior has %d vectors, want 3 or 4", len(vecs))
-	}
-	head, mean := vecs[0], vecs[1]
-	if len(head) != 2 {
-		return nil, fmt.Errorf("laplace posterior header has %d numbers, want 2", len(head))
-	}
-	q := &LaplacePosterior{Mean: mean, PriorPrecision: head[0], LogEvidence: head[1], By: method}
-	if len(vecs) == 3 {
-		if len(vecs[2]) != len(mean) {
-			return nil, fmt.Errorf("laplace posterior has %d means and %d scales", len(mean), len(vecs[2]))
-		}
-		for j, s := range vecs[2] {
-			if !(s >= 0) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("laplace posterior has scale %g at %d", s, j)
-			}
-		}
-		q.Std = vecs[2]
-		return q, nil
-	}
-	idx, tri := vecs[2], vecs[3]
-	k := len(idx)
-	if k == 0 || len(tri) != k*(k+1)/2 {
-		return nil, fmt.Errorf("laplace posterior has %d last-layer coordinates and %d factor entries", k, len(tri))
-	}
-	seen := make(map[int]bool, k)
-	q.Index = make([]int, k)
-	for i, v := range idx {
-		j := int(v)
-		if float64(j) != v || j < 0 || j >= len(mean) || seen[j] {
-			return nil, fmt.Errorf("laplace posterior has last-layer coordinate %g", v)
-		}
-		seen[j] = true
-		q.Index[i] = j
-	}
-	u := mat.NewTriDense(k, mat.Upper, nil)
-	off := 0
-	for i := range k {
-		for j := i; j < k; j++ {
-			v := tri[off]
-			off++
-			if !isFinite(v) || (i == j && !(v > 0)) {
-				return nil, fmt.Errorf("laplace posterior has factor entry %g at (%d, %d)", v, i, j)
-			}
-			u.SetTri(i, j, v)
-		}
-	}
-	q.Factor = u
-	return q, nil
-}
-
-// laplaceArgs are the script settings of laplace. prior_precision:
-// optimize, the default, never reaches ParseSettings.
+// laplaceArgs are the script settings of laplace. prior_precision: model,
+// optimize or optimize_layers never reaches ParseSettings.
 type laplaceArgs struct {
-	Hessian        string  `bl:"hessian,oneof=diag|last_layer"`
+	Subset         string  `bl:"subset,oneof=all|last_layer"`
+	Hessian        string  `bl:"hessian,oneof=full|kron|diag|last_layer"`
+	Predictive     string  `bl:"predictive,oneof=glm|nn"`
+	LinkApprox     string  `bl:"link_approx,oneof=mc|probit"`
 	PriorPrecision float64 `bl:"prior_precision,pos"`
 	Epochs         int     `bl:"epochs,pos"`
 	LR             float64 `bl:"lr,pos"`
@@ -578,22 +383,26 @@ type laplaceArgs struct {
 
 func (laplaceArgs) Name() string { return "laplace" }
 
+// laplacePriorModes are the words prior_precision takes besides a number.
+var laplacePriorModes = []string{priorModel, priorOptimize, priorLayers}
+
 // buildLaplace is the registry constructor of "laplace"; a nested method is
 // built through r.
 func (r Registry) buildLaplace(args []Arg) (Method, error) {
 	rest := make([]Arg, 0, len(args))
 	orig := make([]int, 0, len(args))
-	pp := -1
+	pp, mode := -1, ""
 	for i, a := range args {
 		if a.Name == "prior_precision" {
 			if pp >= 0 {
 				return nil, &SettingError{i, "prior_precision is set twice"}
 			}
 			pp = i
-			if a.Call != nil || (a.IsStr && a.Str != "optimize") {
-				return nil, &SettingError{i, "prior_precision must be a positive number or optimize, got " + a.String()}
+			if a.Call != nil || (a.IsStr && !slices.Contains(laplacePriorModes, a.Str)) {
+				return nil, &SettingError{i, "prior_precision must be a positive number or one of " + quoteAll(laplacePriorModes) + ", got " + a.String()}
 			}
 			if a.IsStr {
+				mode = a.Str
 				continue
 			}
 		}
@@ -608,7 +417,11 @@ func (r Registry) buildLaplace(args []Arg) (Method, error) {
 		}
 		return nil, err
 	}
-	l := &Laplace{Hessian: s.Hessian, PriorPrecision: s.PriorPrecision, Epochs: s.Epochs, LR: s.LR, Batch: s.Batch}
+	if s.Hessian == hessLastLayer && s.Subset == subsetAll {
+		return nil, &SettingError{settingIndex(args, "subset"), "hessian: last_layer is subset: last_layer with hessian: full; it cannot go with subset: all"}
+	}
+	l := &Laplace{Subset: s.Subset, Hessian: s.Hessian, Predictive: s.Predictive, LinkApprox: s.LinkApprox,
+		PriorTuning: mode, PriorPrecision: s.PriorPrecision, Epochs: s.Epochs, LR: s.LR, Batch: s.Batch}
 	if s.Method != nil {
 		for _, name := range []string{"epochs", "lr", "batch"} {
 			if j := settingIndex(args, name); j >= 0 {

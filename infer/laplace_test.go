@@ -52,10 +52,11 @@ func TestLaplaceExactOnLinearRegression(t *testing.T) {
 	p, mean, cov := linreg3(50, 2)
 	wantEv := exactEvidence(p, mean, cov)
 	mf := infertest.MeanFieldVar(cov)
-	for _, h := range []string{"diag", "last_layer"} {
+	structure := map[string]string{"diag": "diag", "last_layer": "full", "full": "full", "kron": "kron"}
+	for _, h := range []string{"diag", "last_layer", "full", "kron"} {
 		t.Run(h, func(t *testing.T) {
 			post := fitLaplace(t, infer.Laplace{Hessian: h, PriorPrecision: 1, Method: converged}, p)
-			if post.Hessian() != h || post.PriorPrecision != 1 {
+			if post.Hessian() != structure[h] || post.PriorPrecision != 1 {
 				t.Errorf("Hessian() %q, τ %g", post.Hessian(), post.PriorPrecision)
 			}
 			for j := range mean {
@@ -78,7 +79,7 @@ func TestLaplaceExactOnLinearRegression(t *testing.T) {
 					}
 				}
 			}
-			if h == "last_layer" && math.Abs(post.LogEvidence-wantEv) > 1e-8*math.Abs(wantEv) {
+			if h != "diag" && math.Abs(post.LogEvidence-wantEv) > 1e-8*math.Abs(wantEv) {
 				t.Errorf("log evidence %.12g, exact %.12g", post.LogEvidence, wantEv)
 			}
 		})
@@ -121,8 +122,14 @@ func TestLaplaceTunesPriorPrecision(t *testing.T) {
 	}
 	p, mean, _ := infertest.LinearRegression(x, y, noise, 1)
 	exactMode := &fixedPoint{theta: mean}
-	full := fitLaplace(t, infer.Laplace{Hessian: "last_layer", Method: exactMode}, p)
-	diag := fitLaplace(t, infer.Laplace{Hessian: "diag", Method: exactMode}, p)
+	full := fitLaplace(t, infer.Laplace{Hessian: "last_layer", PriorTuning: "optimize", Method: exactMode}, p)
+	diag := fitLaplace(t, infer.Laplace{Hessian: "diag", PriorTuning: "optimize", Method: exactMode}, p)
+	// With one group (the problem lists no tensors) MacKay's fixed point
+	// reaches the same τ as the bisection.
+	layers := fitLaplace(t, infer.Laplace{Hessian: "full", PriorTuning: "optimize_layers", Method: exactMode}, p)
+	if len(layers.LayerPrecision) != 1 || math.Abs(math.Log(layers.LayerPrecision[0]/full.PriorPrecision)) > 1e-5 {
+		t.Errorf("optimize_layers with one group: τ %v, optimize %.8g", layers.LayerPrecision, full.PriorPrecision)
+	}
 	t.Logf("tuned τ: last_layer %.4g, diag %.4g (true 4)", full.PriorPrecision, diag.PriorPrecision)
 	for name, q := range map[string]*infer.LaplacePosterior{"last_layer": full, "diag": diag} {
 		if tau := q.PriorPrecision; math.Abs(tau-4) > 0.25*4 {
@@ -229,7 +236,7 @@ func TestLaplaceLastLayerUnevenPrior(t *testing.T) {
 	if math.Abs(post.LogEvidence-wantEv) > 1e-10*math.Abs(wantEv) {
 		t.Errorf("log evidence %.15g, want %.15g", post.LogEvidence, wantEv)
 	}
-	tuned := fitLaplace(t, infer.Laplace{Hessian: "last_layer", Method: &fixedPoint{theta}}, p)
+	tuned := fitLaplace(t, infer.Laplace{Hessian: "last_layer", PriorTuning: "optimize", Method: &fixedPoint{theta}}, p)
 	for _, f := range []float64{0.99, 1.01} {
 		q := fitLaplace(t, infer.Laplace{Hessian: "last_layer", PriorPrecision: tuned.PriorPrecision * f, Method: &fixedPoint{theta}}, p)
 		if q.LogEvidence >= tuned.LogEvidence {
@@ -256,9 +263,11 @@ func TestLaplaceConformance(t *testing.T) {
 		// of a variance estimated from 20000 draws.
 		infertest.Run(t, &infer.Laplace{Hessian: "diag", PriorPrecision: 1, Method: inner}, infertest.Want{VarTol: 0.05, MeanField: true})
 	})
-	t.Run("last_layer", func(t *testing.T) {
-		infertest.Run(t, &infer.Laplace{Hessian: "last_layer", PriorPrecision: 1, Method: inner}, infertest.Want{VarTol: 0.05})
-	})
+	for _, h := range []string{"last_layer", "full", "kron"} {
+		t.Run(h, func(t *testing.T) {
+			infertest.Run(t, &infer.Laplace{Hessian: h, PriorPrecision: 1, Method: inner}, infertest.Want{VarTol: 0.05})
+		})
+	}
 }
 
 func TestLaplaceSettings(t *testing.T) {
@@ -267,7 +276,7 @@ func TestLaplaceSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (&infer.Laplace{Hessian: "last_layer", Epochs: 30, LR: 0.1}); !reflect.DeepEqual(m, want) {
+	if want := (&infer.Laplace{Hessian: "last_layer", PriorTuning: "optimize", Epochs: 30, LR: 0.1}); !reflect.DeepEqual(m, want) {
 		t.Errorf("got %+v, want %+v", m, want)
 	}
 	m, err = reg.New("laplace", []infer.Arg{num("prior_precision", 2.5), {Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 7)}}}})
@@ -285,11 +294,14 @@ func TestLaplaceSettings(t *testing.T) {
 		index int
 		msg   string
 	}{
-		{[]infer.Arg{str("hessian", "full")}, 0, `hessian must be one of "diag", "last_layer", got "full"`},
-		{[]infer.Arg{num("epochs", 3), str("prior_precision", "max")}, 1, `prior_precision must be a positive number or optimize, got "max"`},
+		{[]infer.Arg{str("hessian", "block")}, 0, `hessian must be one of "full", "kron", "diag", "last_layer", got "block"`},
+		{[]infer.Arg{str("subset", "first_layer")}, 0, `subset must be one of "all", "last_layer", got "first_layer"`},
+		{[]infer.Arg{str("predictive", "glm"), str("link_approx", "bridge")}, 1, `link_approx must be one of "mc", "probit", got "bridge"`},
+		{[]infer.Arg{str("subset", "all"), str("hessian", "last_layer")}, 0, `hessian: last_layer is subset: last_layer with hessian: full; it cannot go with subset: all`},
+		{[]infer.Arg{num("epochs", 3), str("prior_precision", "max")}, 1, `prior_precision must be a positive number or one of "model", "optimize", "optimize_layers", got "max"`},
 		{[]infer.Arg{num("prior_precision", 0)}, 0, `prior_precision must be positive, got 0`},
 		{[]infer.Arg{str("prior_precision", "optimize"), num("prior_precision", 1)}, 1, `prior_precision is set twice`},
-		{[]infer.Arg{str("prior_precision", "optimize"), num("epoch", 1)}, 1, `unknown setting "epoch" for laplace; did you mean epochs? (known: batch, epochs, hessian, lr, method, prior_precision)`},
+		{[]infer.Arg{str("prior_precision", "optimize"), num("epoch", 1)}, 1, `unknown setting "epoch" for laplace; did you mean epochs? (known: batch, epochs, hessian, link_approx, lr, method, predictive, prior_precision, subset)`},
 		{[]infer.Arg{num("lr", 0.1), mapCall()}, 0, `lr belongs to the inner fit: with method: set, write it there, as in method: map(lr: ...)`},
 		{[]infer.Arg{str("hessian", "diag"), mapCall(num("lr", -1))}, 1, `method map: lr must be positive, got -1`},
 		{[]infer.Arg{str("method", "vi")}, 0, `laplace needs a method that learns one parameter vector (map); vi learns a distribution`},
@@ -303,7 +315,8 @@ func TestLaplaceSettings(t *testing.T) {
 	}
 	// Go-side values are checked by Fit.
 	p, _, _ := infertest.Sanity1D()
-	for _, l := range []infer.Laplace{{PriorPrecision: -1}, {Hessian: "full"}, {PriorPrecision: math.Inf(1)}, {Epochs: 5, Method: converged}} {
+	for _, l := range []infer.Laplace{{PriorPrecision: -1}, {Hessian: "block"}, {PriorPrecision: math.Inf(1)}, {Epochs: 5, Method: converged},
+		{Subset: "all", Hessian: "last_layer"}, {PriorTuning: "optimize", PriorPrecision: 2}, {Predictive: "linear"}} {
 		if _, err := l.Fit(context.Background(), p, rng(1), nil); err == nil {
 			t.Errorf("%+v: no error", l)
 		}
@@ -323,7 +336,7 @@ func TestLaplaceNeedsCapabilities(t *testing.T) {
 	}
 	p, _, _ = infertest.Sanity1D()
 	p.LastLayer = make([]int, 5000)
-	if _, err := (infer.Laplace{Hessian: "last_layer", Method: converged}).Fit(context.Background(), p, rng(1), nil); err == nil || !strings.Contains(err.Error(), "hessian: diag") {
+	if _, err := (infer.Laplace{Hessian: "last_layer", Method: converged}).Fit(context.Background(), p, rng(1), nil); err == nil || !strings.Contains(err.Error(), "hessian: kron or diag") {
 		t.Errorf("huge last layer: %v", err)
 	}
 	p, _, _ = infertest.Sanity1D()
@@ -347,7 +360,7 @@ func TestLaplaceNeedsCapabilities(t *testing.T) {
 
 func TestLaplaceSaveLoad(t *testing.T) {
 	p, _, _ := linreg3(50, 1)
-	for _, h := range []string{"diag", "last_layer"} {
+	for _, h := range []string{"diag", "last_layer", "full", "kron"} {
 		post := fitLaplace(t, infer.Laplace{Hessian: h, Epochs: 20}, p)
 		var buf bytes.Buffer
 		if err := infer.Encode(&buf, post, nil); err != nil {
@@ -358,7 +371,7 @@ func TestLaplaceSaveLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := back.(*infer.LaplacePosterior)
-		if got.Method() != "laplace" || got.Hessian() != h || got.StoredNumbers() != post.StoredNumbers() {
+		if got.Method() != "laplace" || got.Hessian() != post.Hessian() || got.Subset() != post.Subset() || got.Linearised() != post.Linearised() || got.StoredNumbers() != post.StoredNumbers() {
 			t.Errorf("%s: loaded %s %s with %d numbers", h, got.Method(), got.Hessian(), got.StoredNumbers())
 		}
 		for i, v := range post.Vectors() {
@@ -368,9 +381,20 @@ func TestLaplaceSaveLoad(t *testing.T) {
 		for s := range a {
 			sameBits(t, h+" draw", b[s], a[s])
 		}
+		// The loaded posterior predicts as the fitted one.
+		x, _ := linreg3x(4)
+		pa, err := infer.Predict(context.Background(), post, p, x, 5, rng(6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := infer.Predict(context.Background(), got, p, x, 5, rng(6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, h+" predictive", pb.Loc, pa.Loc)
 	}
-	if post := fitLaplace(t, infer.Laplace{Hessian: "last_layer", Epochs: 20}, p); post.StoredNumbers() != 3+6 {
-		t.Errorf("last-layer StoredNumbers = %d, want 3 + 3·4/2", post.StoredNumbers())
+	if post := fitLaplace(t, infer.Laplace{Hessian: "last_layer", Epochs: 20}, p); post.StoredNumbers() != 3+3+6 {
+		t.Errorf("last-layer StoredNumbers = %d, want 3 + 3 + 3·4/2", post.StoredNumbers())
 	}
 	// Damaged payloads are errors, not panics.
 	for _, vecs := range [][][]float64{
@@ -382,6 +406,11 @@ func TestLaplaceSaveLoad(t *testing.T) {
 		{{1, 0}, {0.5, 1}, {0, 1}, {1, 0, -1}},
 		{{1, 0}, {0.5, 1}, {0, 1}, {1, 0}},
 		{{1, 0}, {0.5, 1}, {0.5, 1}, {1, 0, 1}},
+		{{1, 0, 0, 0, 0}, {0.5, 1}, {}, {1, 0}},
+		{{1, 0, 2, 0, 0}, {0.5, 1}, {}, {1, -1}},
+		{{1, 0, 1, 0, 0}, {0.5, 1}, {}, {0, 0}, {1, 1, 2}, {1}, {1, 0, 0, 1}, {1, 1}},
+		{{1, 0, 1, 0, 0}, {0.5, 1}, {}, {0, 0}, {0, 1, 2}, {1}, {1, 0, 0, 1}, {1, 0}},
+		{{1, 0, 7, 0, 0}, {0.5, 1}, {}, {0, 0}},
 	} {
 		var buf bytes.Buffer
 		if err := infer.Encode(&buf, rawPosterior{"laplace", vecs}, nil); err != nil {
@@ -434,8 +463,10 @@ func TestLaplaceProgress(t *testing.T) {
 // prior's scale is tuned by the marginal likelihood instead.
 func ExampleLaplace() {
 	p, exact, cov := infertest.Sanity1D()
-	for _, tau := range []float64{1, 0} {
-		m := infer.Laplace{Hessian: "diag", PriorPrecision: tau, Epochs: 1000}
+	for _, m := range []infer.Laplace{
+		{Hessian: "diag", Epochs: 1000},                          // the model's own prior, τ = 1
+		{Hessian: "diag", PriorTuning: "optimize", Epochs: 1000}, // τ tuned
+	} {
 		post, err := m.Fit(context.Background(), p, rng(1), nil)
 		if err != nil {
 			panic(err)
@@ -448,4 +479,93 @@ func ExampleLaplace() {
 	// τ = 1.000: mean 0.877 sd 0.132, log evidence -3.269
 	// τ = 1.271: mean 0.877 sd 0.132, log evidence -3.256
 	// exact:     mean 0.877 sd 0.132
+}
+
+// For the linear-Gaussian model the GLM predictive with the model's own
+// prior is the exact posterior predictive: at every test row the draws of
+// the location have mean xᵀm and (1/S-normalised) variance xᵀΣx to
+// rounding, with the noise scale beside them; for diag, Σ is the
+// mean-field diagonal. K-FAC on this single-layer, single-output,
+// bias-free model is exact, so kron is the full posterior too.
+func TestLaplaceGLMPredictiveExact(t *testing.T) {
+	p, mean, cov := linreg3(50, 2)
+	x, _ := linreg3x(6)
+	mf := infertest.MeanFieldVar(cov)
+	for _, h := range []string{"full", "kron", "diag", "last_layer"} {
+		t.Run(h, func(t *testing.T) {
+			post := fitLaplace(t, infer.Laplace{Hessian: h, Predictive: "glm", Method: &fixedPoint{mean}}, p)
+			if !post.Linearised() {
+				t.Fatal("not linearised")
+			}
+			const S = 50
+			pred, err := infer.Predict(context.Background(), post, p, x, S, rng(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pred.S != S || pred.N != 6 {
+				t.Fatalf("predictive %d x %d", pred.S, pred.N)
+			}
+			for r := range 6 {
+				xr := x.RawRowView(r)
+				wantMean, wantVar := 0.0, 0.0
+				for a := range 3 {
+					wantMean += xr[a] * mean[a]
+					for b := range 3 {
+						c := cov.At(a, b)
+						if h == "diag" {
+							c = 0
+							if a == b {
+								c = mf[a]
+							}
+						}
+						wantVar += xr[a] * c * xr[b]
+					}
+				}
+				m, v := 0.0, 0.0
+				for s := range S {
+					m += pred.Loc[s*6+r]
+				}
+				m /= S
+				for s := range S {
+					d := pred.Loc[s*6+r] - m
+					v += d * d
+				}
+				v /= S
+				if math.Abs(m-wantMean) > 1e-9 || math.Abs(v-wantVar) > 1e-9*wantVar || pred.Scale[r] != 0.5 {
+					t.Errorf("row %d: mean %.12g var %.12g scale %g, want %.12g, %.12g, 0.5", r, m, v, pred.Scale[r], wantMean, wantVar)
+				}
+			}
+		})
+	}
+	// kron and full agree on the whole posterior and the evidence.
+	full := fitLaplace(t, infer.Laplace{Hessian: "full", Method: &fixedPoint{mean}}, p)
+	kron := fitLaplace(t, infer.Laplace{Hessian: "kron", Method: &fixedPoint{mean}}, p)
+	cf, ck := full.Covariance(), kron.Covariance()
+	for a := range 3 {
+		for b := range 3 {
+			if math.Abs(cf.At(a, b)-ck.At(a, b)) > 1e-12 {
+				t.Errorf("cov[%d,%d]: full %.15g, kron %.15g", a, b, cf.At(a, b), ck.At(a, b))
+			}
+		}
+	}
+	if math.Abs(full.LogEvidence-kron.LogEvidence) > 1e-10*math.Abs(full.LogEvidence) {
+		t.Errorf("log evidence: full %.15g, kron %.15g", full.LogEvidence, kron.LogEvidence)
+	}
+}
+
+// Per-tensor tuning reaches MacKay's fixed point: each group's τ_g equals
+// its effective number of parameters over its scatter, so that the
+// evidence does not rise when any one τ_g moves; and it is at least the
+// evidence of the one tuned scalar.
+func TestLaplaceOptimizeLayers(t *testing.T) {
+	p, mean, _ := linreg3(60, 1)
+	p.Tensors = []infer.Tensor{{Name: "a", Off: 0, Size: 1}, {Name: "bc", Off: 1, Size: 2}}
+	for _, h := range []string{"full", "diag", "last_layer"} {
+		layers := fitLaplace(t, infer.Laplace{Hessian: h, PriorTuning: "optimize_layers", Method: &fixedPoint{mean}}, p)
+		scalar := fitLaplace(t, infer.Laplace{Hessian: h, PriorTuning: "optimize", Method: &fixedPoint{mean}}, p)
+		if len(layers.LayerPrecision) != 2 || layers.LogEvidence < scalar.LogEvidence-1e-9 {
+			t.Errorf("%s: per layer τ %v, log evidence %.10g < scalar's %.10g", h, layers.LayerPrecision, layers.LogEvidence, scalar.LogEvidence)
+		}
+		t.Logf("%s: τ per tensor %.4g, one τ %.4g; log evidence %.6f vs %.6f", h, layers.LayerPrecision, scalar.PriorPrecision, layers.LogEvidence, scalar.LogEvidence)
+	}
 }

@@ -16,7 +16,8 @@ import (
 // if a model needs it, is p.Predict's business.
 //
 // A DirectPredictor (a distilled Student) is asked for its predictive
-// directly: one forward pass, no draws, samples and rng unused.
+// directly: one forward pass, no draws, samples and rng unused. A
+// linearised OutputPredictor (a GLM Laplace) draws its outputs itself.
 func Predict(ctx context.Context, post Posterior, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
 	if dp, ok := post.(DirectPredictor); ok && p != nil && x != nil {
 		return dp.PredictDirect(ctx, p, x)
@@ -37,6 +38,9 @@ func Predict(ctx context.Context, post Posterior, p *Problem, x *mat.Dense, samp
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if op, ok := post.(OutputPredictor); ok && op.Linearised() {
+		return op.PredictOutputs(ctx, p, x, samples, rng)
 	}
 	thetas := post.Draw(samples, rng)
 	if len(thetas) == 0 {

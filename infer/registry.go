@@ -95,7 +95,6 @@ func Builtins() Registry {
 	}
 	r["ensemble"] = r.buildEnsemble
 	r["laplace"] = r.buildLaplace
-	r["mc_dropout"] = Build[MCDropout]
 	return r
 }
 

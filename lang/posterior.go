@@ -149,6 +149,10 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	if err := x.diagnose(summary, post, problem, xs); err != nil {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
+	if ev, ok := post.(infer.Evidencer); ok {
+		v := ev.LogMarginalLikelihood()
+		summary.LogEvidence = &v
+	}
 	if w, ok := post.(infer.Warner); ok {
 		if msg := w.Warning(); msg != "" && summary.Warning != "" {
 			summary.Warning += "; " + msg

@@ -36,6 +36,11 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 			mach.Outputs(dst, theta, x)
 		},
 	}
+	p.Jacobian = func(dst, theta []float64, x *mat.Dense) { mach.Jacobian(dst, theta, x) }
+	p.OutputWidth = prog.OutputWidth()
+	for _, q := range m.Params {
+		p.Tensors = append(p.Tensors, infer.Tensor{Name: q.Name, Off: q.Offset, Size: q.Size()})
+	}
 	if m.Lik.Family.Classification() {
 		p.Kind = predictive.Classification
 		p.Classes = m.Lik.Classes
@@ -61,14 +66,16 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 			xb, _ := g.gather(idx)
 			mach.GGNDiag(dst, theta, xb)
 		}
-		if ls := prog.DenseLayers(); len(ls) > 0 {
-			for _, l := range ls {
-				p.DenseLayers = append(p.DenseLayers, infer.DenseLayer{WOff: l.WOff, In: l.In, Out: l.Out, OnInput: l.OnInput})
-			}
-			p.DropoutNegLogLik = func(grad, theta []float64, idx []int, rate float64, layers []int, rng *rand.Rand) float64 {
-				xb, yb := g.gather(idx)
-				return mach.DropoutNegLogLik(grad, theta, xb, yb, rate, layers, rng)
-			}
+		p.GGN = func(dst, theta []float64, idx []int) {
+			xb, _ := g.gather(idx)
+			mach.GGN(dst, theta, xb)
+		}
+		for _, l := range prog.KronLayers() {
+			p.KronLayers = append(p.KronLayers, infer.KronLayer{In: l.In, Out: l.Out, WOff: l.WOff, BOff: l.BOff})
+		}
+		p.KronFactors = func(a, gf [][]float64, theta []float64, idx []int) {
+			xb, _ := g.gather(idx)
+			mach.KronFactors(a, gf, theta, xb)
 		}
 		if ll, ok := prog.LastLayer(); ok {
 			p.LastLayer = ll.Params()

@@ -42,6 +42,9 @@ type FitSummary struct {
 	Rhat    float64 `json:"rhat,omitempty"`
 	ESS     float64 `json:"ess,omitempty"`
 	Warning string  `json:"warning,omitempty"`
+	// Laplace only: the Laplace approximation of the log marginal
+	// likelihood log p(D) (an infer.Evidencer's).
+	LogEvidence *float64 `json:"log_evidence,omitempty"`
 }
 
 // Table is a titled table of numbers with a text first column.
@@ -84,6 +87,9 @@ func (r Result) Format(w io.Writer) {
 		fmt.Fprintf(w, "fitted %s: %s on %d rows, %s, %d stored numbers, %.2fs\n", r.Name, f.Method, f.Rows, params, f.Stored, f.Seconds)
 		if f.Rhat > 0 {
 			fmt.Fprintf(w, "  chains: max split-R̂ %.3f, min bulk ESS %.0f (predictions at up to %d training inputs)\n", f.Rhat, f.ESS, diagnoseRows)
+		}
+		if f.LogEvidence != nil {
+			fmt.Fprintf(w, "  log marginal likelihood (Laplace): %.6g\n", *f.LogEvidence)
 		}
 		if f.Warning != "" {
 			fmt.Fprintf(w, "  warning: %s\n", f.Warning)

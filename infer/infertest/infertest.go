@@ -157,6 +157,53 @@ func (m *linreg) problem() *infer.Problem {
 		LastLayerGGN: m.ggn,
 		Predict:      m.predict,
 		Fork:         func() *infer.Problem { return m.problem() },
+		GGN:          m.ggn,
+		KronLayers:   []infer.KronLayer{{In: m.d, Out: 1, WOff: 0, BOff: -1}},
+		KronFactors:  m.kronFactors,
+		Jacobian:     m.jacobian,
+		OutputWidth:  1,
+		Outputs:      m.outputs,
+	}
+}
+
+// kronFactors adds Σ x_n x_nᵀ and Σ 1/s²: the model is one dense layer
+// with one output and no bias, whose K-FAC factorisation is exact.
+func (m *linreg) kronFactors(a, g [][]float64, theta []float64, idx []int) {
+	d := m.d
+	for _, i := range idx {
+		row := m.x[i*d : (i+1)*d]
+		if a[0] != nil {
+			for p, vp := range row {
+				for q, vq := range row {
+					a[0][p*d+q] += vp * vq
+				}
+			}
+		}
+		if g[0] != nil {
+			g[0][0] += 1 / m.noiseVar
+		}
+	}
+}
+
+// jacobian writes the rows of x: the output x_nᵀθ is linear in θ.
+func (m *linreg) jacobian(dst, theta []float64, x *mat.Dense) {
+	rows, _ := x.Dims()
+	for r := range rows {
+		for j := range m.d {
+			dst[r*m.d+j] = x.At(r, j)
+		}
+	}
+}
+
+// outputs writes x_nᵀθ.
+func (m *linreg) outputs(dst *mat.Dense, theta []float64, x *mat.Dense) {
+	rows, _ := x.Dims()
+	for r := range rows {
+		a := 0.0
+		for j := range m.d {
+			a += x.At(r, j) * theta[j]
+		}
+		dst.Set(r, 0, a)
 	}
 }
 
