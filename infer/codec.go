@@ -108,14 +108,15 @@ type Decoders map[string]Decoder
 // (*LaplacePosterior) and "student" (*Student).
 func BuiltinDecoders() Decoders {
 	return Decoders{
-		"point":     decodePoint,
-		"gaussian":  decodeGaussian,
-		"swag":      decodeSWAG,
-		"multiswag": decodeMultiSWAG,
-		"samples":   decodeSamples,
-		"ensemble":  decodePoints,
-		"laplace":   decodeLaplace,
-		"student":   decodeStudent,
+		"point":      decodePoint,
+		"gaussian":   decodeGaussian,
+		"swag":       decodeSWAG,
+		"multiswag":  decodeMultiSWAG,
+		"samples":    decodeSamples,
+		"ensemble":   decodePoints,
+		"laplace":    decodeLaplace,
+		"student":    decodeStudent,
+		"mc_dropout": decodeDropout,
 	}
 }
 

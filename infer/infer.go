@@ -99,6 +99,16 @@ type Problem struct {
 	Outputs    func(dst *mat.Dense, theta []float64, x *mat.Dense)
 	OutputGrad func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64
 
+	// DenseLayers and DropoutNegLogLik are the dropout capability of MC
+	// dropout. DenseLayers lists the dense layers that act on the inputs
+	// row by row, in evaluation order. DropoutNegLogLik is NegLogLik with
+	// inverted dropout at rate on the inputs of the layers listed (indices
+	// into DenseLayers): each row's input unit is kept with probability
+	// 1-rate and scaled by 1/(1-rate), or zeroed, with masks drawn fresh per
+	// row from rng. Both are nil when the model cannot offer them.
+	DenseLayers      []DenseLayer
+	DropoutNegLogLik func(grad, theta []float64, idx []int, rate float64, layers []int, rng *rand.Rand) float64
+
 	// Fork returns an independent Problem over the same model and data with
 	// its own workspaces, so chains and ensemble members can run concurrently.
 	// Nil means the Problem must not be used from two goroutines.

@@ -95,6 +95,7 @@ func Builtins() Registry {
 	}
 	r["ensemble"] = r.buildEnsemble
 	r["laplace"] = r.buildLaplace
+	r["mc_dropout"] = Build[MCDropout]
 	return r
 }
 

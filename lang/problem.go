@@ -77,6 +77,15 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 			xb, _ := g.gather(idx)
 			mach.KronFactors(a, gf, theta, xb)
 		}
+		if ls := prog.DenseLayers(); len(ls) > 0 {
+			for _, l := range ls {
+				p.DenseLayers = append(p.DenseLayers, infer.DenseLayer{WOff: l.WOff, In: l.In, Out: l.Out, OnInput: l.OnInput})
+			}
+			p.DropoutNegLogLik = func(grad, theta []float64, idx []int, rate float64, layers []int, rng *rand.Rand) float64 {
+				xb, yb := g.gather(idx)
+				return mach.DropoutNegLogLik(grad, theta, xb, yb, rate, layers, rng)
+			}
+		}
 		if ll, ok := prog.LastLayer(); ok {
 			p.LastLayer = ll.Params()
 			p.LastLayerGGN = func(dst, theta []float64, idx []int) {

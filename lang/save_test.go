@@ -107,6 +107,7 @@ func TestSaveLoadEveryKind(t *testing.T) {
 		"ensemble":  "ensemble(members: 2, method: map(epochs: 5))",
 		"laplace":   "laplace(epochs: 5)",
 		"laplace_d": "laplace(epochs: 5, hessian: diag)",
+		"dropout":   "mc_dropout(epochs: 5)",
 	}
 	for name, m := range methods {
 		t.Run(name, func(t *testing.T) {
