@@ -708,7 +708,7 @@ func (c *checker) postRef(e parser.Expr) *PosteriorRef {
 }
 
 var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "trainable", "stored",
-	"agreement", "tv", "w2", "epistemic"}
+	"evidence", "agreement", "tv", "w2", "epistemic"}
 
 // referenceMetrics compare a posterior's predictive with a reference
 // posterior's (NUTS, say) on the same rows instead of with the targets.

@@ -88,7 +88,7 @@ func (s *Session) Builtins() []string {
 		"student_t", "categorical", "bernoulli", "poisson", "weights", "biases", "fan_in",
 		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "agreement", "tv",
 		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false",
-		"dirichlet", "softmax", "lora", "lora_xs", "point", "frozen", "trainable", "stored",
+		"dirichlet", "softmax", "lora", "lora_xs", "point", "frozen", "trainable", "stored", "evidence",
 		"of", "over", "gp", "rbf", "matern12", "matern32", "matern52", "periodic", "linear",
 		"uniform", "w2", "rational", "simulate", "gmm_prior", "prior_samples", "dataset")
 	for a := range ir.Acts() {

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,8 +360,10 @@ func describeLayers(m *ir.Model) string {
 }
 
 // countMetric gives the evaluate columns that count numbers rather than
-// score predictions: trainable (the length of θ) and stored (the numbers
-// the posterior keeps: d·(K+2) for SWAG, d for a point).
+// score predictions: trainable (the length of θ), stored (the numbers
+// the posterior keeps: d·(K+2) for SWAG, d for a point) and evidence (the
+// log marginal likelihood of the training data a Laplace posterior
+// estimates; NaN for the others).
 func countMetric(m ir.Metric, p *Posterior) (float64, bool) {
 	switch m.Name {
 	case "trainable":
@@ -370,6 +373,11 @@ func countMetric(m ir.Metric, p *Posterior) (float64, bool) {
 			return float64(sn.StoredNumbers()), true
 		}
 		return float64(p.Posterior.Dim()), true
+	case "evidence":
+		if ev, ok := p.Posterior.(infer.Evidencer); ok {
+			return ev.LogMarginalLikelihood(), true
+		}
+		return math.NaN(), true
 	}
 	return 0, false
 }
