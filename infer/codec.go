@@ -102,21 +102,23 @@ type Decoder func(method string, vecs [][]float64) (Posterior, error)
 type Decoders map[string]Decoder
 
 // BuiltinDecoders returns the decoders of this package's posteriors:
-// "point" (*Point), "gaussian" (*Gaussian),
+// "point" (*Point), "gaussian" (*Gaussian), "lowrank_gaussian"
+// (*LowRankGaussian),
 // "swag" (*SWAGPosterior), "multiswag" (*MultiSWAGPosterior) and
 // "samples" (*Samples), "ensemble" (*Points), "laplace"
 // (*LaplacePosterior) and "student" (*Student).
 func BuiltinDecoders() Decoders {
 	return Decoders{
-		"point":      decodePoint,
-		"gaussian":   decodeGaussian,
-		"swag":       decodeSWAG,
-		"multiswag":  decodeMultiSWAG,
-		"samples":    decodeSamples,
-		"ensemble":   decodePoints,
-		"laplace":    decodeLaplace,
-		"student":    decodeStudent,
-		"mc_dropout": decodeDropout,
+		"point":            decodePoint,
+		"gaussian":         decodeGaussian,
+		"lowrank_gaussian": decodeLowRankGaussian,
+		"swag":             decodeSWAG,
+		"multiswag":        decodeMultiSWAG,
+		"samples":          decodeSamples,
+		"ensemble":         decodePoints,
+		"laplace":          decodeLaplace,
+		"student":          decodeStudent,
+		"mc_dropout":       decodeDropout,
 	}
 }
 

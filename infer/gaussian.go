@@ -12,6 +12,8 @@ type Gaussian struct {
 	Mean []float64
 	Std  []float64
 	By   string // the backend that learned it, e.g. "vi"; Method returns it
+
+	elbo elboEstimate // set by vi's fit (infer/vi_elbo.go), not saved
 }
 
 var _ Saver = (*Gaussian)(nil)
