@@ -2,15 +2,12 @@ package infer
 
 import (
 	"context"
-	"errors"
 	"github.com/bayesl/bayesl/stdlib/vec"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -157,9 +154,8 @@ func (s *chainSpec) selectEpochs() {
 // itself), and collects their stored states. Each chain's source is seeded
 // with two words drawn from rng before any chain starts, so the result is
 // the same bit for bit whatever the scheduling and the number of
-// goroutines. The first chain to fail cancels the others; the error
-// returned is that of the lowest-numbered chain that failed for a reason
-// of its own. A panic in a chain is re-raised on the caller's goroutine.
+// goroutines. Failures are forEachChain's: the lowest-numbered failing
+// chain's error, as a *MemberError.
 func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s *chainSpec) (*Samples, error) {
 	seeds := chainSeeds(rng, s.chains)
 	prog := newChainProgress(obs, s)
@@ -177,72 +173,16 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 }
 
 // chainSeeds draws two words for each of n chains' sources from rng,
-// before any chain starts, so that the result does not depend on how the
-// chains are scheduled.
-func chainSeeds(rng *rand.Rand, n int) [][2]uint64 {
-	seeds := make([][2]uint64, n)
-	for c := range seeds {
-		seeds[c] = [2]uint64{rng.Uint64(), rng.Uint64()}
-	}
-	return seeds
-}
+// before any chain starts (see unitSeeds).
+func chainSeeds(rng *rand.Rand, n int) [][2]uint64 { return unitSeeds(rng, n) }
 
-// forEachChain calls run for chains 0 .. n−1, concurrently on up to
-// GOMAXPROCS goroutines when p can Fork (one Problem per goroutine, the
-// first being p itself). The first chain to fail cancels the others; the
-// error returned is that of the lowest-numbered chain that failed for a
-// reason of its own, or ctx's. A panic in a chain is re-raised on the
-// caller's goroutine.
+// forEachChain calls run for chains 0 .. n−1 as the units of runUnits:
+// concurrently on up to GOMAXPROCS goroutines when p can Fork. When chains
+// fail, the error is a *MemberError for the lowest-numbered failing chain,
+// whatever the schedule; a failure stops the chains after it, and a panic
+// in a chain is such a failure.
 func forEachChain(ctx context.Context, p *Problem, n int, run func(ctx context.Context, q *Problem, c int) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	workers := 1
-	if p.Fork != nil {
-		workers = min(n, runtime.GOMAXPROCS(0))
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, n)
-	var next atomic.Int64
-	var panicked atomic.Pointer[any]
-	work := func(q *Problem) {
-		defer func() {
-			if r := recover(); r != nil {
-				panicked.CompareAndSwap(nil, &r)
-				cancel()
-			}
-		}()
-		for {
-			c := int(next.Add(1) - 1)
-			if c >= n {
-				return
-			}
-			if errs[c] = run(cctx, q, c); errs[c] != nil {
-				cancel()
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		if q := p.Fork(); q != nil {
-			wg.Go(func() { work(q) })
-		}
-	}
-	work(p)
-	wg.Wait()
-	if r := panicked.Load(); r != nil {
-		panic(*r)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
-	return nil
+	return runUnits(ctx, p, "", "chain", n, run)
 }
 
 // runChain runs chain c (0-based) with its own source and returns its

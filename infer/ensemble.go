@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bayesl/bayesl/stdlib/spell"
+	"math"
 	"math/rand/v2"
-	"runtime"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/bayesl/bayesl/stdlib/spell"
 )
 
 // PointMethod is a Method whose posterior is always a single parameter
@@ -33,26 +32,55 @@ func (m MAP) FitPoint(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 	return post.(*Point), nil
 }
 
-// Ensemble is a deep ensemble (Lakshminarayanan et al. 2017): Members
-// independent fits of a point method, each from its own initialisation and
-// with its own minibatch order, and the posterior is the equal-weight set
-// of their parameter vectors, a *Points. On a non-convex loss the members
-// settle in different modes, so their disagreement measures what one fit
-// cannot: the spread between explanations of the data. (On a convex problem
-// every member finds the same optimum and the ensemble has no epistemic
-// variance at all.) The zero value is ready to use: 5 MAP members with
-// MAP's defaults.
+// Ensemble is an ensemble of Members independent fits of a point method,
+// and its posterior is the equal-weight set of their parameter vectors, a
+// *Points. It comes in two kinds.
 //
-// Member i draws from a PCG source seeded with two numbers that Fit takes
-// from its rng up front, in member order, so a member's result depends only
-// on the fit's seed and i, not on how many members there are or how they
-// are scheduled. Members train concurrently, one per available core
-// (GOMAXPROCS), each worker on its own p.Fork(); without Fork they run one
-// after the other on p. The posterior is the same bit for bit either way.
+// Anchored (randomised MAP; Pearce et al. 2020, Osband et al. 2018; see
+// docs/anchored.md) is the default when every prior is normal. Member j
+// draws an anchor θ_anc ~ p(θ) and minimises
+//
+//	NLL(θ; ỹ) + ½ Σ_i (θ_i − θ_anc,i)²/s_i²,
+//
+// the prior's penalty moved to its own draw, starting at the anchor. When
+// the likelihood is normal with a scale the model fixes (the Problem's
+// TargetNoise σ), it also fits targets perturbed once per member, ỹ_n =
+// y_n + σ ξ_n, and for a linear-Gaussian model each member is then an exact
+// draw from the posterior. With a learned or input-dependent noise scale,
+// and for classifiers, there is no such perturbation and members are
+// anchored only: centred right, with a spread that is exact in no model.
+//
+// Plain (kind: plain; Lakshminarayanan et al. 2017): each member is a MAP
+// fit from its own initialisation and minibatch order. On a non-convex
+// loss the members settle in different modes, so their disagreement
+// measures what one fit cannot; on a convex problem every member finds the
+// same optimum and there is no epistemic variance at all. Without a normal
+// prior on every parameter a default ensemble is plain.
+//
+// The zero value is ready to use: 5 members, each the default MAP run for
+// at least minMemberSteps steps (a member that stops short of its optimum
+// is not a posterior draw). Members are units of runUnits: member i draws
+// from a source seeded with two numbers that Fit takes from its rng up
+// front, so its result depends only on the fit's seed and i, and the
+// posterior is the same bit for bit however many cores run the members.
 type Ensemble struct {
-	Members int         `bl:"members,pos"` // number of members; default 5
-	Method  PointMethod // what each member runs; nil means MAP{} (set from a script as method: map(...))
+	Members int         `bl:"members,pos"`               // number of members; default 5
+	Kind    string      `bl:"kind,oneof=anchored|plain"` // default anchored when every prior is normal, plain otherwise
+	Method  PointMethod // what each member runs; nil means MAP{} run to convergence (set from a script as method: map(...))
+
+	epochCap int // CapEpochs' bound on the default member's epochs, applied once N is known
 }
+
+// Ensemble kinds.
+const (
+	ensembleAnchored = "anchored"
+	ensemblePlain    = "plain"
+)
+
+// minMemberSteps is the fewest optimiser steps the default member takes:
+// on small data MAP's 200 epochs are 200 steps, short of the optimum that
+// an anchored member must reach to be a posterior draw.
+const minMemberSteps = 5000
 
 var (
 	_ Method      = (*Ensemble)(nil)
@@ -66,47 +94,48 @@ func (e Ensemble) withDefaults() Ensemble {
 	if e.Members == 0 {
 		e.Members = 5
 	}
-	if e.Method == nil {
-		e.Method = &MAP{}
-	}
 	return e
+}
+
+// member returns the method each member runs on n training rows.
+func (e Ensemble) member(n int) PointMethod {
+	if e.Method != nil {
+		return e.Method
+	}
+	m := MAP{}.withDefaults()
+	steps := (n + m.Batch - 1) / m.Batch
+	m.Epochs = max(m.Epochs, (minMemberSteps+steps-1)/steps)
+	if e.epochCap > 0 {
+		m.Epochs = min(m.Epochs, e.epochCap)
+	}
+	return &m
 }
 
 // CapEpochs returns a copy whose members run at most n epochs each. A member
 // method that does not count epochs is left as it is.
 func (e Ensemble) CapEpochs(n int) Method {
-	e = e.withDefaults()
+	if e.Method == nil {
+		if n > 0 {
+			e.epochCap = n
+		}
+		return &e
+	}
 	if c, ok := CapEpochs(e.Method, n).(PointMethod); ok {
 		e.Method = c
 	}
 	return &e
 }
 
-// MemberError reports the failure of one ensemble member. Err is the
-// member's error (a *DivergenceError when it diverged; errors.As finds it
-// through MemberError).
-type MemberError struct {
-	Method  string // the composite method, e.g. "ensemble"
-	Index   int    // 0-based member index
-	Members int
-	Err     error
-}
-
-func (e *MemberError) Error() string {
-	return fmt.Sprintf("%s member %d of %d: %v", e.Method, e.Index+1, e.Members, e.Err)
-}
-
-func (e *MemberError) Unwrap() error { return e.Err }
-
 // Fit trains the members and returns their vectors as a *Points. Progress
-// reports count member epochs (Epochs is Members × the member's epochs, when
-// members report epochs); they come from the members' goroutines, one at a
-// time. When members fail, the error is that of the failing member with the
-// lowest index, a *MemberError, the same error a sequential run gives:
-// a failure stops only the members after it.
+// reports count member epochs (see fanProgress). When
+// members fail, the error is a *MemberError for the failing member with the
+// lowest index, the same error a sequential run gives.
 func (e Ensemble) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
 	if e.Members < 0 {
 		return nil, fmt.Errorf("ensemble: %w", &SettingError{-1, fmt.Sprintf("members must be positive, got %d", e.Members)})
+	}
+	if err := checkSettings(e); err != nil {
+		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	if err := checkProblem("ensemble", p); err != nil {
 		return nil, err
@@ -115,112 +144,72 @@ func (e Ensemble) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 		return nil, fmt.Errorf("ensemble: %w", errNilRNG)
 	}
 	e = e.withDefaults()
-	thetas, err := trainMembers(ctx, "ensemble", e.Members, e.Method, p, rng, obs)
+	anchored := e.Kind == ensembleAnchored || e.Kind == "" && p.PriorLoc != nil
+	if anchored && p.PriorLoc == nil {
+		return nil, fmt.Errorf("ensemble: %w", &SettingError{-1, "kind: anchored needs a normal prior on every parameter, to draw anchors from; use kind: plain"})
+	}
+	pm := e.member(p.N)
+	seeds := unitSeeds(rng, e.Members)
+	prog := newFanProgress(obs, "ensemble", e.Members)
+	thetas := make([][]float64, e.Members)
+	err := runUnits(ctx, p, "ensemble", "member", e.Members, func(ctx context.Context, q *Problem, i int) error {
+		r := unitRNG(seeds[i])
+		if anchored {
+			q = anchoredProblem(q, r)
+		}
+		pt, err := pm.FitPoint(ctx, q, r, prog.unit(i))
+		if err != nil {
+			return err
+		}
+		if len(pt.Theta) != p.Dim {
+			return fmt.Errorf("%s: member returned %d parameters, want %d", pm.Name(), len(pt.Theta), p.Dim)
+		}
+		thetas[i] = pt.Theta
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &Points{Thetas: thetas, By: "ensemble"}, nil
 }
 
-// trainMembers fits m members of pm and returns their vectors; see
-// Ensemble.Fit for the seeding, scheduling and error rules.
-func trainMembers(ctx context.Context, method string, m int, pm PointMethod, p *Problem, rng *rand.Rand, obs Observer) ([][]float64, error) {
-	seeds := make([][2]uint64, m)
-	for i := range seeds {
-		seeds[i] = [2]uint64{rng.Uint64(), rng.Uint64()}
+// anchoredProblem returns the problem of one anchored member: q with its
+// normal prior N(loc, s²) moved to an anchor drawn from it with rng, the
+// start at the anchor, and, when q offers TargetNoise σ, targets shifted
+// by σξ with ξ ~ N(0, I) drawn with rng. The anchor is drawn first.
+func anchoredProblem(q *Problem, rng *rand.Rand) *Problem {
+	anc := make([]float64, q.Dim)
+	for j := range anc {
+		anc[j] = q.PriorLoc[j] + q.PriorScale[j]*rng.NormFloat64()
 	}
-	workers := 1
-	if p.Fork != nil {
-		workers = min(m, runtime.GOMAXPROCS(0))
-	}
-	probs := make([]*Problem, workers)
-	probs[0] = p
-	for w := 1; w < workers; w++ {
-		q := p.Fork()
-		if q == nil || q.Dim != p.Dim || q.N != p.N {
-			return nil, fmt.Errorf("%s: the problem's Fork returned a different problem", method)
+	r := *q
+	if q.TargetNoise > 0 && q.ShiftTargets != nil {
+		shift := make([]float64, q.N)
+		for n := range shift {
+			shift[n] = q.TargetNoise * rng.NormFloat64()
 		}
-		probs[w] = q
+		r = *q.ShiftTargets(shift)
 	}
-
-	var (
-		mu      sync.Mutex
-		next    int // next member to start
-		failed  = m // lowest failed member so far
-		cancels = make([]context.CancelFunc, m)
-		thetas  = make([][]float64, m)
-		errs    = make([]error, m)
-	)
-	var report Observer
-	if obs != nil {
-		var omu sync.Mutex
-		done, start := 0, time.Now()
-		report = func(pr Progress) {
-			omu.Lock()
-			defer omu.Unlock()
-			done++
-			obs(Progress{Method: method, Epoch: done, Epochs: m * pr.Epochs, Loss: pr.Loss, Elapsed: time.Since(start)})
-		}
+	scale := q.PriorScale
+	c := float64(q.Dim) * 0.5 * log2Pi
+	for _, s := range scale {
+		c += math.Log(s)
 	}
-	// claim returns the next member to train and its context, or -1.
-	claim := func() (int, context.Context) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= m || next > failed {
-			return -1, nil
-		}
-		i := next
-		next++
-		c, cancel := context.WithCancel(ctx)
-		cancels[i] = cancel
-		return i, c
-	}
-	finish := func(i int, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		cancels[i]()
-		if err == nil || i > failed || ctx.Err() != nil {
-			return
-		}
-		failed = i
-		for j := i + 1; j < m; j++ { // later members cannot change the answer
-			if cancels[j] != nil {
-				cancels[j]()
+	r.PriorLoc, r.PriorScale = anc, scale
+	r.NegLogPrior = func(grad, theta []float64) float64 {
+		sum := 0.0
+		for j, t := range theta {
+			z := (t - anc[j]) / scale[j]
+			sum += z * z
+			if grad != nil {
+				grad[j] += z / scale[j]
 			}
 		}
+		return 0.5*sum + c
 	}
-	work := func(q *Problem) {
-		for {
-			i, c := claim()
-			if i < 0 {
-				return
-			}
-			pt, err := pm.FitPoint(c, q, rand.New(rand.NewPCG(seeds[i][0], seeds[i][1])), report)
-			if err == nil && len(pt.Theta) != p.Dim {
-				err = fmt.Errorf("%s: member returned %d parameters, want %d", pm.Name(), len(pt.Theta), p.Dim)
-			}
-			if err != nil {
-				errs[i] = err
-			} else {
-				thetas[i] = pt.Theta
-			}
-			finish(i, err)
-		}
-	}
-	var wg sync.WaitGroup
-	for _, q := range probs[1:] {
-		wg.Go(func() { work(q) })
-	}
-	work(probs[0])
-	wg.Wait()
-
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if failed < m {
-		return nil, &MemberError{Method: method, Index: failed, Members: m, Err: errs[failed]}
-	}
-	return thetas, nil
+	r.Init = func(theta []float64, _ *rand.Rand) { copy(theta, anc) }
+	r.Fork, r.ShiftTargets = nil, nil
+	return &r
 }
 
 // Points is a posterior made of a finite set of equally weighted parameter
@@ -276,8 +265,9 @@ func decodePoints(method string, vecs [][]float64) (Posterior, error) {
 
 // ensembleArgs are the script settings of an ensemble.
 type ensembleArgs struct {
-	Members int   `bl:"members,pos"`
-	Method  *Call `bl:"method"`
+	Members int    `bl:"members,pos"`
+	Kind    string `bl:"kind,oneof=anchored|plain"`
+	Method  *Call  `bl:"method"`
 }
 
 func (ensembleArgs) Name() string { return "ensemble" }
@@ -289,7 +279,7 @@ func (r Registry) buildEnsemble(args []Arg) (Method, error) {
 	if err := ParseSettings(&s, args); err != nil {
 		return nil, err
 	}
-	e := &Ensemble{Members: s.Members}
+	e := &Ensemble{Members: s.Members, Kind: s.Kind}
 	if s.Method != nil {
 		pm, err := r.nestedPoint("ensemble", s.Method, settingIndex(args, "method"))
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/infer/infertest"
+	"gonum.org/v1/gonum/mat"
 )
 
 func fitEnsemble(t *testing.T, e infer.Ensemble, p *infer.Problem, seed uint64) *infer.Points {
@@ -50,7 +51,7 @@ func TestEnsembleDeterminism(t *testing.T) {
 	}
 }
 
-// Every member gets its own initialisation and data order.
+// Every plain member gets its own initialisation and data order.
 func TestEnsembleMembersDiffer(t *testing.T) {
 	p, _, _ := linreg3(64, 1)
 	var mu sync.Mutex
@@ -67,7 +68,7 @@ func TestEnsembleMembersDiffer(t *testing.T) {
 		q.Fork = func() *infer.Problem { return record(p.Fork()) }
 		return &q
 	}
-	post := fitEnsemble(t, infer.Ensemble{Members: 4, Method: &infer.MAP{Epochs: 2, Batch: 8}}, record(p), 1)
+	post := fitEnsemble(t, infer.Ensemble{Members: 4, Kind: "plain", Method: &infer.MAP{Epochs: 2, Batch: 8}}, record(p), 1)
 	if len(inits) != 4 {
 		t.Fatalf("%d initialisations, want 4", len(inits))
 	}
@@ -86,20 +87,20 @@ func TestEnsembleMembersDiffer(t *testing.T) {
 	}
 }
 
-// An ensemble of MAP fits of a convex problem is the mode, repeated: the
-// means match the exact posterior (to Run's default 1e-2), and there is no
-// posterior variance to check.
+// A plain ensemble of MAP fits of a convex problem is the mode, repeated:
+// the means match the exact posterior (to Run's default 1e-2), and there
+// is no posterior variance to check.
 func TestEnsembleConformance(t *testing.T) {
-	infertest.Run(t, &infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 1000}}, infertest.Want{})
+	infertest.Run(t, &infer.Ensemble{Members: 3, Kind: "plain", Method: &infer.MAP{Epochs: 1000}}, infertest.Want{})
 }
 
 func TestEnsembleSettings(t *testing.T) {
 	reg := infer.Builtins()
-	m, err := reg.New("ensemble", []infer.Arg{num("members", 3), {Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50), str("optimizer", "sgd")}}}})
+	m, err := reg.New("ensemble", []infer.Arg{num("members", 3), str("kind", "plain"), {Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50), str("optimizer", "sgd")}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (&infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 50, Optimizer: "sgd"}}); !reflect.DeepEqual(m, want) {
+	if want := (&infer.Ensemble{Members: 3, Kind: "plain", Method: &infer.MAP{Epochs: 50, Optimizer: "sgd"}}); !reflect.DeepEqual(m, want) {
 		t.Errorf("got %+v, want %+v", m, want)
 	}
 	// method: map, a bare name, is map with its defaults.
@@ -115,7 +116,8 @@ func TestEnsembleSettings(t *testing.T) {
 		{[]infer.Arg{num("members", 0)}, 0, `members must be positive, got 0`},
 		{[]infer.Arg{str("method", "map"), num("members", -2)}, 1, `members must be positive, got -2`},
 		{[]infer.Arg{num("members", 2.5)}, 0, `members must be a whole number, got 2.5`},
-		{[]infer.Arg{num("member", 2)}, 0, `unknown setting "member" for ensemble; did you mean members? (known: members, method)`},
+		{[]infer.Arg{num("member", 2)}, 0, `unknown setting "member" for ensemble; did you mean members? (known: kind, members, method)`},
+		{[]infer.Arg{str("kind", "anchor")}, 0, `kind must be one of "anchored", "plain", got "anchor"`},
 		{[]infer.Arg{num("members", 2), {Name: "method", Call: &infer.Call{Name: "mapp"}}}, 1, `unknown method "mapp" for ensemble; did you mean map? (point methods: map)`},
 		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 0)}}}}, 0, `method map: epochs must be positive, got 0`},
 		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "vi"}}}, 0, `ensemble needs a method that learns one parameter vector (map); vi learns a distribution`},
@@ -135,6 +137,19 @@ func TestEnsembleSettings(t *testing.T) {
 	p, _, _ := infertest.Sanity1D()
 	if _, err := (infer.Ensemble{Members: -1}).Fit(context.Background(), p, rng(1), nil); err == nil {
 		t.Error("negative members: no error")
+	}
+	// Anchors are drawn from a normal prior; without one, asking for them
+	// is an error and the default is plain.
+	q := *p
+	q.PriorLoc, q.PriorScale = nil, nil
+	var se *infer.SettingError
+	if _, err := (infer.Ensemble{Members: 2, Kind: "anchored"}).Fit(context.Background(), &q, rng(1), nil); !errors.As(err, &se) || !strings.Contains(err.Error(), "kind: plain") {
+		t.Errorf("anchored without a normal prior: %v", err)
+	}
+	if post, err := (infer.Ensemble{Members: 2, Method: &infer.MAP{Epochs: 500}}).Fit(context.Background(), &q, rng(1), nil); err != nil {
+		t.Error(err)
+	} else if th := post.(*infer.Points).Thetas; th[0][0] != th[1][0] && math.Abs(th[0][0]-th[1][0]) > 1e-3 {
+		t.Errorf("default without a normal prior is not plain: members %v", th)
 	}
 }
 
@@ -172,7 +187,7 @@ func firstDraw(seed uint64, i int) float64 {
 // index, whatever the schedule, as a sequential run would report.
 func TestEnsembleDivergence(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	e := infer.Ensemble{Members: 5, Method: &infer.MAP{Epochs: 30, Batch: 8}}
+	e := infer.Ensemble{Members: 5, Kind: "plain", Method: &infer.MAP{Epochs: 30, Batch: 8}}
 	for _, tc := range []struct {
 		bad  []int
 		want int
@@ -193,7 +208,7 @@ func TestEnsembleDivergence(t *testing.T) {
 				t.Errorf("members %v diverge (fork %v): %v", tc.bad, fork, err)
 				continue
 			}
-			if want := fmt.Sprintf("ensemble member %d of 5: map: ", tc.want+1); !strings.HasPrefix(err.Error(), want) {
+			if want := fmt.Sprintf("ensemble: member %d of 5: map: ", tc.want+1); !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("message %q, want prefix %q", err, want)
 			}
 		}
@@ -216,7 +231,7 @@ func TestEnsembleProgressAndCancel(t *testing.T) {
 		t.Fatalf("%d reports, want 12", len(seen))
 	}
 	for k, pr := range seen {
-		if pr.Epoch != k+1 || pr.Epochs != 12 || pr.Method != "ensemble" {
+		if pr.Epoch != k+1 || pr.Epochs != 12 || pr.Method != "ensemble" || !(pr.Loss > 0) {
 			t.Errorf("report %d: %+v", k, pr)
 		}
 	}
@@ -257,10 +272,20 @@ func TestEnsembleSaveLoad(t *testing.T) {
 }
 
 func TestEnsembleCapEpochs(t *testing.T) {
-	got := infer.CapEpochs(&infer.Ensemble{Members: 2}, 7)
-	want := &infer.Ensemble{Members: 2, Method: &infer.MAP{Epochs: 7, Optimizer: "adam", LR: 0.01, Batch: 128, Momentum: 0.9}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %+v, want %+v", got, want)
+	// The default member runs at least 5000 steps: on 3 rows, 5000 epochs.
+	p, _, _ := infertest.Sanity1D()
+	epochs := func(m infer.Method) int {
+		n := 0
+		if _, err := m.Fit(context.Background(), p, rng(1), func(pr infer.Progress) { n = pr.Epochs }); err != nil {
+			t.Fatal(err)
+		}
+		return n / 2 // two members
+	}
+	if n := epochs(&infer.Ensemble{Members: 2}); n != 5000 {
+		t.Errorf("default member: %d epochs, want 5000", n)
+	}
+	if n := epochs(infer.CapEpochs(&infer.Ensemble{Members: 2}, 7)); n != 7 {
+		t.Errorf("default member capped at 7: %d epochs", n)
 	}
 	m, _ := infer.Builtins().New("ensemble", []infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50)}}}})
 	if got := infer.CapEpochs(m, 7).(*infer.Ensemble).Method.(*infer.MAP).Epochs; got != 7 {
@@ -271,11 +296,12 @@ func TestEnsembleCapEpochs(t *testing.T) {
 	}
 }
 
-// Three MAP members of the conjugate problem of ALGORITHMS.md §3 find its
-// one mode, 50/57; on a network's non-convex loss they would not.
+// Three plain MAP members of the conjugate problem of ALGORITHMS.md §3
+// find its one mode, 50/57; on a network's non-convex loss they would not.
+// Anchored members (the default) would be draws from its posterior.
 func ExampleEnsemble() {
 	p, exact, _ := infertest.Sanity1D()
-	e := infer.Ensemble{Members: 3, Method: &infer.MAP{Epochs: 1000}}
+	e := infer.Ensemble{Members: 3, Kind: "plain", Method: &infer.MAP{Epochs: 1000}}
 	post, err := e.Fit(context.Background(), p, rand.New(rand.NewPCG(1, 2)), nil)
 	if err != nil {
 		panic(err)
@@ -318,5 +344,105 @@ func TestParseSettingsCall(t *testing.T) {
 	}
 	if err := infer.ParseSettings(&bad, nil); err == nil {
 		t.Error("a *int setting is accepted")
+	}
+}
+
+// anchorable is infertest.LinearRegression with the target-perturbation
+// capability: noise sd √noiseVar, and ShiftTargets refitting the same
+// inputs to shifted targets.
+func anchorable(x *mat.Dense, y []float64, noiseVar, priorVar float64) (*infer.Problem, []float64, *mat.SymDense) {
+	p, mean, cov := infertest.LinearRegression(x, y, noiseVar, priorVar)
+	p.TargetNoise = math.Sqrt(noiseVar)
+	p.ShiftTargets = func(shift []float64) *infer.Problem {
+		ys := make([]float64, len(y))
+		for i := range ys {
+			ys[i] = y[i] + shift[i]
+		}
+		q, _, _ := anchorable(x, ys, noiseVar, priorVar)
+		return q
+	}
+	p.Fork = func() *infer.Problem { q, _, _ := anchorable(x, y, noiseVar, priorVar); return q }
+	return p, mean, cov
+}
+
+// For a linear-Gaussian model anchored members with perturbed targets are
+// exact posterior draws (ALGORITHMS.md §13): on §3's data their mean and
+// variance are 50/57 and 1/57 to within sampling error, and with anchors
+// alone the variance is 1/57², as the closed form θ_j = (θ_anc,j +
+// xᵀỹ_j/σ²)/57 says.
+func TestAnchoredEnsembleExact1D(t *testing.T) {
+	const m = 1000
+	x, y := mat.NewDense(3, 1, []float64{1, 2, 3}), []float64{1, 2, 2.5}
+	p, _, _ := anchorable(x, y, 0.25, 1)
+	for _, c := range []struct {
+		name    string
+		shift   bool
+		wantVar float64
+	}{{"perturbed targets", true, 1.0 / 57}, {"anchors only", false, 1.0 / (57 * 57)}} {
+		q := *p
+		if !c.shift {
+			q.TargetNoise, q.ShiftTargets = 0, nil
+			q.Fork = func() *infer.Problem { f := p.Fork(); f.TargetNoise, f.ShiftTargets = 0, nil; return f }
+		}
+		post := fitEnsemble(t, infer.Ensemble{Members: m, Method: &infer.MAP{Epochs: 500, LR: 0.05}}, &q, 5)
+		mean, variance := infertest.Moments(post.Thetas)
+		seMean, seVar := math.Sqrt(c.wantVar/m), c.wantVar*math.Sqrt(2.0/m)
+		t.Logf("%s: mean %.5f (exact %.5f), variance %.6f (exact %.6f)", c.name, mean[0], 50.0/57, variance[0], c.wantVar)
+		if math.Abs(mean[0]-50.0/57) > 4*seMean {
+			t.Errorf("%s: mean %.5f, exact %.5f (4 SE %.5f)", c.name, mean[0], 50.0/57, 4*seMean)
+		}
+		if math.Abs(variance[0]-c.wantVar) > 4*seVar {
+			t.Errorf("%s: variance %.6f, exact %.6f (4 SE %.6f)", c.name, variance[0], c.wantVar, 4*seVar)
+		}
+	}
+}
+
+// The same on three correlated coefficients: the members' mean and full
+// covariance against the conjugate posterior's, entry by entry within
+// four standard errors of a sample covariance of m normal draws.
+func TestAnchoredEnsembleExact3D(t *testing.T) {
+	const m = 500
+	x, y := infertest.RandomData(64, 3, 0.25, 3)
+	for i := range 64 {
+		x.Set(i, 1, x.At(i, 1)+0.8*x.At(i, 0))
+	}
+	p, mean, cov := anchorable(x, y, 0.25, 1)
+	post := fitEnsemble(t, infer.Ensemble{Members: m, Method: &infer.MAP{Epochs: 1000, LR: 0.05}}, p, 8)
+	got, _ := infertest.Moments(post.Thetas)
+	for a := range 3 {
+		if se := math.Sqrt(cov.At(a, a) / m); math.Abs(got[a]-mean[a]) > 4*se {
+			t.Errorf("mean[%d] = %.5f, exact %.5f (4 SE %.5f)", a, got[a], mean[a], 4*se)
+		}
+		for b := range 3 {
+			c := 0.0
+			for _, th := range post.Thetas {
+				c += (th[a] - got[a]) * (th[b] - got[b])
+			}
+			c /= m - 1
+			want := cov.At(a, b)
+			if se := math.Sqrt((cov.At(a, a)*cov.At(b, b) + want*want) / m); math.Abs(c-want) > 4*se {
+				t.Errorf("cov[%d][%d] = %.3g, exact %.3g (4 SE %.2g)", a, b, c, want, 4*se)
+			}
+		}
+	}
+}
+
+// Anchored members are the same bit for bit however they are scheduled,
+// and member i's anchor and target noise depend on i only.
+func TestAnchoredEnsembleDeterminism(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	x, y := infertest.RandomData(40, 3, 0.25, 4)
+	p, _, _ := anchorable(x, y, 0.25, 1)
+	e := infer.Ensemble{Members: 4, Method: &infer.MAP{Epochs: 50}}
+	concurrent := fitEnsemble(t, e, p, 3)
+	runtime.GOMAXPROCS(1)
+	single := fitEnsemble(t, e, p, 3)
+	e.Members = 2
+	two := fitEnsemble(t, e, p, 3)
+	for i := range 4 {
+		sameBits(t, fmt.Sprintf("member %d, one core", i), single.Thetas[i], concurrent.Thetas[i])
+		if i < 2 {
+			sameBits(t, fmt.Sprintf("member %d of 2", i), two.Thetas[i], concurrent.Thetas[i])
+		}
 	}
 }

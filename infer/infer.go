@@ -33,6 +33,16 @@ type Problem struct {
 	// closed-form KL; nil means "use a Monte-Carlo estimate".
 	PriorLoc, PriorScale []float64
 
+	// TargetNoise and ShiftTargets are the target-perturbation capability
+	// of anchored ensembles. TargetNoise is the likelihood's noise scale
+	// when the likelihood is normal with a scale the model fixes (not
+	// learned, not a function of the inputs), in the units of the targets
+	// NegLogLik sees; 0 otherwise. ShiftTargets returns an independent
+	// Problem, as Fork's, over the same model and inputs whose training
+	// target n is y_n + shift[n]. Nil when TargetNoise is 0.
+	TargetNoise  float64
+	ShiftTargets func(shift []float64) *Problem
+
 	// VarNegLogLik is the local-reparameterisation capability (Kingma et al.
 	// 2015). For a factorised Gaussian q(θ) = N(mu, diag(sigma^2)) it draws one
 	// sample of the pre-activations of every dense layer per example (and one

@@ -2,13 +2,8 @@ package infer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"sync"
-	"sync/atomic"
-	"time"
 )
 
 // MultiSWAG is an ensemble of independent SWAG fits (Wilson & Izmailov
@@ -19,12 +14,12 @@ import (
 // which is where most of the gain in calibration comes from.
 //
 // The settings are SWAG's, with the same names and defaults, plus Members.
-// The zero value is ready to use. Member i draws from a PCG source seeded
-// from two numbers taken from the fit's rng and from i, so a member's
-// result depends only on the seed and its index. Members run concurrently,
-// one per available core (GOMAXPROCS), each on its own p.Fork(); without
-// Fork they run one after the other on p. Either way the posterior is the
-// same, bit for bit.
+// The zero value is ready to use. Members are units of runUnits, as an
+// ensemble's: member i draws from a PCG source seeded with two numbers
+// taken from the fit's rng up front, so its result depends only on the seed
+// and its index. Members run concurrently, one per available core
+// (GOMAXPROCS), each on its own p.Fork(); without Fork they run one after
+// the other on p. Either way the posterior is the same, bit for bit.
 type MultiSWAG struct {
 	Members int `bl:"members,pos"` // independent SWAG fits; default 3
 
@@ -79,10 +74,11 @@ func (m MultiSWAG) members() int {
 }
 
 // Fit runs the members and returns their mixture. Progress reports count
-// member epochs (Epochs is Members × the member's epochs); they come from
-// the members' goroutines but never two at a time. The first member to
-// fail stops the others; its error names the member (1-based) and wraps
-// the member's error, a *DivergenceError when it diverged.
+// member epochs (see fanProgress); they come from the
+// members' goroutines but never two at a time. When members fail, the
+// error is a *MemberError for the failing member with the lowest index,
+// wrapping its error (a *DivergenceError when it diverged); a failure
+// stops the members after it.
 func (m MultiSWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (Posterior, error) {
 	if err := checkSettings(m); err != nil {
 		return nil, fmt.Errorf("multiswag: %w", err)
@@ -98,95 +94,18 @@ func (m MultiSWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obse
 		return nil, fmt.Errorf("multiswag: %w", errNilRNG)
 	}
 	members := m.members()
-	seed1, seed2 := rng.Uint64(), rng.Uint64()
-
-	workers := 1
-	if p.Fork != nil {
-		workers = min(members, runtime.GOMAXPROCS(0))
-	}
-	probs := make([]*Problem, workers)
-	probs[0] = p
-	for w := 1; w < workers; w++ {
-		q := p.Fork()
-		if q == nil || q.Dim != p.Dim || q.N != p.N {
-			return nil, fmt.Errorf("multiswag: problem's Fork returned a different problem")
-		}
-		probs[w] = q
-	}
-
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	seeds := unitSeeds(rng, members)
+	prog := newFanProgress(obs, "multiswag", members)
 	posts := make([]*SWAGPosterior, members)
-	errs := make([]error, members)
-	var report Observer
-	if obs != nil {
-		var mu sync.Mutex
-		done, total, start := 0, members*sw.Epochs, time.Now()
-		report = func(pr Progress) {
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			obs(Progress{Method: "multiswag", Epoch: done, Epochs: total, Loss: pr.Loss, Elapsed: time.Since(start)})
-		}
-	}
-	var next atomic.Int64
-	work := func(q *Problem) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= members {
-				return
-			}
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				continue
-			}
-			post, err := sw.fit(ctx, q, memberRNG(seed1, seed2, i), "swag", report)
-			if err != nil {
-				errs[i] = err
-				cancel()
-				continue
-			}
-			posts[i] = post
-		}
-	}
-	if workers == 1 {
-		work(p)
-	} else {
-		var wg sync.WaitGroup
-		for _, q := range probs {
-			wg.Go(func() { work(q) })
-		}
-		wg.Wait()
-	}
-
-	if err := parent.Err(); err != nil {
+	err := runUnits(ctx, p, "multiswag", "member", members, func(ctx context.Context, q *Problem, i int) error {
+		post, err := sw.fit(ctx, q, unitRNG(seeds[i]), "swag", prog.unit(i))
+		posts[i] = post
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	// Report the member that failed rather than those it stopped.
-	for _, stopped := range []bool{false, true} {
-		for i, err := range errs {
-			if err != nil && errors.Is(err, context.Canceled) == stopped {
-				return nil, fmt.Errorf("multiswag: member %d of %d: %w", i+1, members, err)
-			}
-		}
-	}
 	return &MultiSWAGPosterior{by: "multiswag", members: posts}, nil
-}
-
-// memberRNG returns member i's source: a PCG seeded from the fit's two
-// seeds and i through splitmix64, so neighbouring members get unrelated
-// streams.
-func memberRNG(seed1, seed2 uint64, i int) *rand.Rand {
-	return rand.New(rand.NewPCG(splitmix64(seed1+uint64(i)), splitmix64(seed2^uint64(i))))
-}
-
-// splitmix64 is the finaliser of Steele et al.'s SplitMix64.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // MultiSWAGPosterior is the equal-weight mixture of SWAG Gaussians that

@@ -119,3 +119,86 @@ func posteriorOf(t *testing.T, s *Session, name string) *Posterior {
 	}
 	return p
 }
+
+// TestAnchoredEnsembleLinReg fits the known-noise linear regression with
+// an anchored ensemble written in the language: the problem offers the
+// likelihood's fixed scale for perturbed targets, and the members are then
+// exact posterior draws, so their mean and covariance match the conjugate
+// posterior's within sampling error (four standard errors of m draws).
+func TestAnchoredEnsembleLinReg(t *testing.T) {
+	const m = 200
+	src := `data d = csv("faithful.csv", x: [waiting], y: eruptions, standardize: true)
+model lin(x: 1) {
+  prior weights ~ normal(0, 1)
+  prior biases ~ normal(0, 1)
+  y ~ normal(dense(x, 1)[0], 0.5)
+}
+posterior p = fit lin on d using ensemble(members: 200, method: map(epochs: 500, lr: 0.05, batch: 1000))
+`
+	s := NewSession(&Config{Seed: 5, Dir: "testdata"})
+	if err := s.Run(context.Background(), "anchored.bl", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	d := mustData(t, s, "d")
+	sc := data.FitScaler(d, true)
+	xs := mat.DenseCopyOf(d.X)
+	sc.TransformX(xs, xs)
+	ys := append([]float64(nil), d.Y...)
+	sc.TransformY(ys, ys)
+	mean, cov := exactLinReg(mat.Col(nil, 0, xs), ys, 0.5)
+
+	p := posteriorOf(t, s, "p")
+	if q := newProblem(p.prog, xs, ys); q.TargetNoise != 0.5 || q.ShiftTargets == nil {
+		t.Errorf("target noise %g, want the model's fixed 0.5", q.TargetNoise)
+	}
+	thetas := p.Draw(m, nil)
+	if len(thetas) != m {
+		t.Fatalf("%d members", len(thetas))
+	}
+	got := make([]float64, 2)
+	for _, th := range thetas {
+		got[0] += th[0] / m
+		got[1] += th[1] / m
+	}
+	for a := range 2 {
+		if se := math.Sqrt(cov.At(a, a) / m); math.Abs(got[a]-mean[a]) > 4*se {
+			t.Errorf("mean[%d] = %.5f, exact %.5f (4 SE %.5f)", a, got[a], mean[a], 4*se)
+		}
+		for b := range 2 {
+			c := 0.0
+			for _, th := range thetas {
+				c += (th[a] - got[a]) * (th[b] - got[b])
+			}
+			c /= m - 1
+			want := cov.At(a, b)
+			if se := math.Sqrt((cov.At(a, a)*cov.At(b, b) + want*want) / m); math.Abs(c-want) > 4*se {
+				t.Errorf("cov[%d][%d] = %.3g, exact %.3g (4 SE %.2g)", a, b, c, want, 4*se)
+			}
+			t.Logf("cov[%d][%d] = %.4g, exact %.4g", a, b, c, want)
+		}
+	}
+}
+
+// A learned or input-dependent noise scale, or another family, offers no
+// target noise: the members are anchored only.
+func TestTargetNoiseOnlyForAFixedScale(t *testing.T) {
+	for model, want := range map[string]float64{
+		"y ~ normal(dense(x, 1)[0], 0.5)":                                   0.5,
+		"y ~ normal(dense(x, 1)[0], 0.4 + 0.1)":                             0.5,
+		"param s ~ normal(0, 1)\n  y ~ normal(dense(x, 1)[0], softplus(s))": 0,
+		"o = dense(x, 2)\n  y ~ normal(o[0], softplus(o[1]))":               0,
+		"y ~ student_t(3, dense(x, 1)[0], 0.5)":                             0,
+	} {
+		src := "data d = csv(\"faithful.csv\", x: [waiting], y: eruptions, standardize: true)\nmodel lin(x: 1) {\n  " + model +
+			"\n}\nposterior p = fit lin on d using map(epochs: 1)\n"
+		s := NewSession(&Config{Seed: 5, Dir: "testdata"})
+		if err := s.Run(context.Background(), "noise.bl", []byte(src)); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		d := mustData(t, s, "d")
+		q := newProblem(posteriorOf(t, s, "p").prog, d.X, d.Y)
+		if math.Abs(q.TargetNoise-want) > 1e-12 || (q.ShiftTargets != nil) != (want > 0) {
+			t.Errorf("%s: target noise %g, want %g", model, q.TargetNoise, want)
+		}
+	}
+}

@@ -1,10 +1,12 @@
 package lang
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/bayesl/bayesl/compile"
 	"github.com/bayesl/bayesl/infer"
+	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/predictive"
 	"gonum.org/v1/gonum/mat"
 )
@@ -94,6 +96,24 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 			}
 		}
 	}
+	if x != nil && len(y) > 0 && fixedNormalScale(m) {
+		// The scale is a constant: its value at any θ and any row.
+		var out predictive.Predictive
+		mach.Predict(&out, [][]float64{make([]float64, prog.Dim())}, x.Slice(0, 1, 0, x.RawMatrix().Cols).(*mat.Dense))
+		if sd := out.Scale[0]; sd > 0 && !math.IsInf(sd, 0) {
+			p.TargetNoise = sd
+			p.ShiftTargets = func(shift []float64) *infer.Problem {
+				ys := make([]float64, len(y))
+				for i := range ys {
+					ys[i] = y[i] + shift[i]
+				}
+				mach.SetSerial(true)
+				q, qm := newProblemMachine(prog, x, ys)
+				qm.SetSerial(true)
+				return q
+			}
+		}
+	}
 	// Problems forked to run beside each other (chains, members) keep
 	// their products on their own goroutines, the parent's included: in
 	// the OpenBLAS build each would otherwise start OpenBLAS's threads.
@@ -104,6 +124,31 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 		return q
 	}
 	return p, mach
+}
+
+// fixedNormalScale reports whether m's likelihood is normal with a scale
+// computed from constants alone: not learned, not a function of the input.
+func fixedNormalScale(m *ir.Model) bool {
+	if m.Lik == nil || m.Lik.Family != ir.LikNormal || len(m.Lik.Args) != 2 {
+		return false
+	}
+	var constant func(id int) bool
+	constant = func(id int) bool {
+		n := m.Nodes[id]
+		switch n.Op {
+		case ir.OpConst:
+			return true
+		case ir.OpAct, ir.OpNeg, ir.OpAdd, ir.OpSub, ir.OpMul, ir.OpDiv:
+			for _, a := range n.Args {
+				if !constant(a) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	return constant(m.Lik.Args[1])
 }
 
 // gatherer copies minibatch rows into reused buffers. Views are cached per
