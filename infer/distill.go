@@ -274,17 +274,24 @@ func (d *Distill) check(p *Problem) error {
 // them with the number of draws and the time spent in Predict.
 func (d *Distill) teacherStats(ctx context.Context, k int, rng *rand.Rand) ([]float64, int, time.Duration, error) {
 	tp, x := d.TeacherProblem, d.TeacherX
-	thetas := d.Teacher.Draw(d.Samples, rng)
-	if len(thetas) == 0 {
-		return nil, 0, 0, fmt.Errorf("%s: the %s teacher drew no parameter vectors", d.Form, d.Teacher.Method())
-	}
-	for i, th := range thetas {
-		if len(th) != tp.Dim {
-			return nil, 0, 0, fmt.Errorf("%s: teacher draw %d has %d parameters, want %d", d.Form, i, len(th), tp.Dim)
+	// A linearised Laplace draws its outputs, not its parameters.
+	op, glm := d.Teacher.(OutputPredictor)
+	glm = glm && op.Linearised()
+	var thetas [][]float64
+	s := d.Samples
+	if !glm {
+		thetas = d.Teacher.Draw(d.Samples, rng)
+		if len(thetas) == 0 {
+			return nil, 0, 0, fmt.Errorf("%s: the %s teacher drew no parameter vectors", d.Form, d.Teacher.Method())
 		}
+		for i, th := range thetas {
+			if len(th) != tp.Dim {
+				return nil, 0, 0, fmt.Errorf("%s: teacher draw %d has %d parameters, want %d", d.Form, i, len(th), tp.Dim)
+			}
+		}
+		s = len(thetas)
 	}
 	n, cols := x.Dims()
-	s := len(thetas)
 	chunk := max(1, min(n, statsBudget/(s*k)))
 	stats := make([]float64, n*k)
 	buf := make([]float64, s*k)
@@ -296,7 +303,15 @@ func (d *Distill) teacherStats(ctx context.Context, k int, rng *rand.Rand) ([]fl
 		}
 		rows := min(chunk, n-r0)
 		t0 := time.Now()
-		tp.Predict(pred, thetas, x.Slice(r0, r0+rows, 0, cols).(*mat.Dense))
+		xc := x.Slice(r0, r0+rows, 0, cols).(*mat.Dense)
+		if glm {
+			var err error
+			if pred, err = op.PredictOutputs(ctx, tp, xc, s, rng); err != nil {
+				return nil, 0, 0, fmt.Errorf("%s: %w", d.Form, err)
+			}
+		} else {
+			tp.Predict(pred, thetas, xc)
+		}
 		elapsed += time.Since(t0)
 		if pred.Kind != predictive.Classification || pred.S != s || pred.N != rows || pred.K != k {
 			return nil, 0, 0, fmt.Errorf("%s: the teacher's model returned %v outputs %d x %d x %d for %d draws at %d inputs over %d classes",
