@@ -72,3 +72,64 @@ func TestLowRankKLGradient(t *testing.T) {
 		}
 	}
 }
+
+// A low-rank step allocates nothing, with and without local
+// reparameterisation and the closed-form KL.
+func TestLowRankStepAllocs(t *testing.T) {
+	const d, n = 5, 40
+	r := rand.New(rand.NewPCG(3, 4))
+	x := make([]float64, n*d)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	nll := func(g, th []float64, idx []int) float64 {
+		if g != nil {
+			clear(g)
+		}
+		s := 0.0
+		for _, i := range idx {
+			a := dot(x[i*d:(i+1)*d], th)
+			s += 0.5 * a * a
+			if g != nil {
+				for j := range g {
+					g[j] += a * x[i*d+j]
+				}
+			}
+		}
+		return s
+	}
+	loc, scale := make([]float64, d), make([]float64, d)
+	for j := range scale {
+		scale[j] = 1
+	}
+	base := Problem{Dim: d, N: n, NegLogLik: nll, PriorLoc: loc, PriorScale: scale,
+		NegLogPrior: func(g, th []float64) float64 {
+			if g != nil {
+				for j, v := range th {
+					g[j] += v
+				}
+			}
+			return 0.5 * dot(th, th)
+		},
+		VarNegLogLik: func(gm, gs, mu, sigma []float64, idx []int, rng *rand.Rand) float64 {
+			clear(gs)
+			return nll(gm, mu, idx)
+		}}
+	for _, closed := range []bool{true, false} {
+		for _, lrt := range []bool{true, false} {
+			p := base
+			if !closed {
+				p.PriorLoc, p.PriorScale = nil, nil
+			}
+			if !lrt {
+				p.VarNegLogLik = nil
+			}
+			s := newLowRankState(&p, VI{Rank: 2, KLWeight: 1, Samples: 2, Optimizer: optAdam, LR: 1e-3, Epochs: 10, Batch: 16}, r)
+			s.init(1e-2)
+			idx := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}
+			if a := testing.AllocsPerRun(20, func() { s.step(idx) }); a != 0 {
+				t.Errorf("closed %v, lrt %v: %v allocations a step", closed, lrt, a)
+			}
+		}
+	}
+}
