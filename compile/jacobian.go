@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bayesl/bayesl/ir"
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -103,13 +104,14 @@ func (m *Machine) clearGGNGrads(w *ggnWork, b int) {
 	}
 }
 
-// GGN adds to dst, a row-major Dim x Dim matrix, the full generalized
-// Gauss–Newton matrix of the minibatch x at theta, Σ_r J_rᵀ Λ_r J_r (Λ as
-// at the top of ggn.go). Per column k of Λ's factor it builds the rows
-// g_rk = J_rᵀ L_rk of the batch (rows x Dim) and adds their Gram matrix,
-// so a call costs rows·Dim² multiply-adds per column: for the small
-// networks a full Laplace is meant for. A steady-state call allocates
-// nothing.
+// GGN adds to the upper triangle (row ≤ column) of dst, a row-major
+// Dim x Dim matrix, the generalized Gauss–Newton matrix of the minibatch x
+// at theta, Σ_r J_rᵀ Λ_r J_r (Λ as at the top of ggn.go); the lower
+// triangle is not written. Per column k of Λ's factor it builds the rows
+// g_rk = J_rᵀ L_rk of the batch (rows x Dim) and adds their Gram matrix by
+// a rank-k update, so a call costs rows·Dim²/2 multiply-adds per column:
+// for the small networks a full Laplace is meant for. A steady-state call
+// allocates nothing.
 func (m *Machine) GGN(dst, theta []float64, x *mat.Dense) {
 	p := m.p
 	d := p.dim
@@ -127,7 +129,7 @@ func (m *Machine) GGN(dst, theta []float64, x *mat.Dense) {
 		}
 		clear(rows)
 		m.ggnReverse(w, nil, theta, -1, b)
-		m.gemm(true, false, d, d, b, 1, rows, d, rows, d, 1, dst, d)
+		rankK(blas.Upper, true, d, b, 1, rows, d, nil, 0, 1, dst, d)
 	}
 }
 

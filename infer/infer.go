@@ -75,8 +75,9 @@ type Problem struct {
 
 	// GGN, KronLayers and KronFactors are the curvature capabilities of a
 	// Laplace approximation over every parameter (hessian: full, kron).
-	// GGN ADDS to dst (Dim x Dim, row-major) the full GGN of the training
-	// rows idx at θ (as GGNDiag, every entry). KronLayers lists the dense
+	// GGN ADDS to the upper triangle (row ≤ column) of dst (Dim x Dim,
+	// row-major) the GGN of the training rows idx at θ (as GGNDiag, every
+	// entry); the lower triangle is not read or written. KronLayers lists the dense
 	// layers; KronFactors ADDS, per layer l, Σ_n a_n a_nᵀ (In x In, a_n
 	// the layer's input) to a[l] and Σ_n J_{s,n}ᵀ Λ_n J_{s,n} (Out x Out,
 	// s_n the layer's output) to g[l]; a nil factor is skipped. Nil when

@@ -193,9 +193,13 @@ func newLapCurv(ctx context.Context, p *Problem, theta []float64, s laplaceSpec)
 			return nil, err
 		}
 		k := len(c.fullIdx)
+		upper := s.subset == subsetAll // GGN writes the upper triangle only
 		for a := range k {
 			for b := a; b < k; b++ {
-				v := 0.5 * (g[a*k+b] + g[b*k+a])
+				v := g[a*k+b]
+				if !upper {
+					v = 0.5 * (v + g[b*k+a])
+				}
 				if !isFinite(v) {
 					return nil, fmt.Errorf("laplace: the curvature at (%d, %d) is %g", c.fullIdx[a], c.fullIdx[b], v)
 				}

@@ -48,10 +48,13 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 	chunk := max(1, min(256, glmBudget/(w*d)))
 	jac := make([]float64, chunk*w*d)
 	var idx []int
-	var bm []float64
+	var bm, jm []float64
 	if q.Factor != nil {
 		idx = q.varying()
 		bm = make([]float64, chunk*w*len(idx))
+		if q.Index != nil {
+			jm = make([]float64, chunk*w*len(idx))
+		}
 	}
 	var kw, ktmp []float64
 	for _, b := range q.Kron {
@@ -75,15 +78,23 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 			// B = J_I U⁻¹, so that J_I H⁻¹ J_Iᵀ = B Bᵀ.
 			k := len(idx)
 			b := bm[:rows*w*k]
-			for r := range rows * w {
-				src := j[r*d : (r+1)*d]
-				dst := b[r*k : (r+1)*k]
-				for a, c := range idx {
-					dst[a] = src[c]
+			jI := j // the Jacobian's columns at idx
+			if q.Index != nil {
+				jI = jm[:rows*w*k]
+				for r := range rows * w {
+					src := j[r*d : (r+1)*d]
+					dst := jI[r*k : (r+1)*k]
+					for a, c := range idx {
+						dst[a] = src[c]
+					}
 				}
 			}
-			u := q.Factor.RawTriangular()
-			blas64.Trsm(blas.Right, blas.NoTrans, 1, u, blas64.General{Rows: rows * w, Cols: k, Stride: k, Data: b})
+			uinv, err := q.inverseFactor()
+			if err != nil {
+				return nil, err
+			}
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: rows * w, Cols: k, Stride: k, Data: jI},
+				uinv, 0, blas64.General{Rows: rows * w, Cols: k, Stride: k, Data: b})
 			for r := range rows {
 				c := cov[(r0+r)*w*w : (r0+r+1)*w*w]
 				for a := range w {
@@ -138,6 +149,25 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 		}
 	}
 	return cov, nil
+}
+
+// inverseFactor returns U⁻¹ (upper triangular, as a dense matrix) for the
+// full part, computed on first use: J U⁻¹ by a dense product runs on the
+// fast kernels, where a triangular solve per chunk of rows did not (32 ms
+// per test row for 2260 parameters).
+func (q *LaplacePosterior) inverseFactor() (blas64.General, error) {
+	q.uinvOnce.Do(func() {
+		var inv mat.TriDense
+		if err := inv.InverseTri(q.Factor); err != nil {
+			q.uinvErr = fmt.Errorf("laplace: inverting the posterior's factor: %v", err)
+			return
+		}
+		k, _ := inv.Triangle()
+		d := mat.NewDense(k, k, nil)
+		d.Copy(&inv)
+		q.uinv = d.RawMatrix()
+	})
+	return q.uinv, q.uinvErr
 }
 
 // PredictOutputs returns the linearised predictive at the rows of x: the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -41,6 +42,10 @@ type LaplacePosterior struct {
 	LayerPrecision []float64 // optimize_layers: τ per Problem.Tensors entry (then the rest); not saved
 	LogEvidence    float64   // the Laplace approximation of log p(D) at τ
 	By             string    // the backend that learned it, "laplace"; Method returns it
+
+	uinvOnce sync.Once // the full part's inverse factor, for the GLM predictive
+	uinv     blas64.General
+	uinvErr  error
 }
 
 var (

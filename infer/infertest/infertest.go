@@ -157,7 +157,7 @@ func (m *linreg) problem() *infer.Problem {
 		LastLayerGGN: m.ggn,
 		Predict:      m.predict,
 		Fork:         func() *infer.Problem { return m.problem() },
-		GGN:          m.ggn,
+		GGN:          m.ggn, // the whole matrix: a superset of the upper triangle
 		KronLayers:   []infer.KronLayer{{In: m.d, Out: 1, WOff: 0, BOff: -1}},
 		KronFactors:  m.kronFactors,
 		Jacobian:     m.jacobian,
