@@ -34,6 +34,15 @@ type chainSpec struct {
 	groups [][2]int
 	// kept lists the epochs whose end states are stored, ascending.
 	kept []int
+
+	// A run of default length (essTarget > 0) grows in rounds: after the
+	// first plan(epochs, burnin), each round doubles the run, up to
+	// maxEpochs, and discards everything before it, until the chains'
+	// function-space diagnostics pass (chainsMixed). plan sets epochs,
+	// burnin, sched, groups and kept.
+	essTarget float64
+	maxEpochs int
+	plan      func(epochs, burnin int)
 }
 
 // A schedule gives the step size ε of step t (0-based, counted over the
@@ -42,9 +51,11 @@ type schedule interface {
 	at(t int) (eps float64, noisy bool)
 }
 
-// decaySchedule is ε_t = lr·(1 + t/b)^(−γ), noisy throughout.
+// decaySchedule is ε_t = lr·(1 + min(t, hold)/b)^(−γ), noisy throughout;
+// hold 0 means never.
 type decaySchedule struct {
 	lr, gamma, b float64
+	hold         int
 }
 
 // newDecaySchedule returns the schedule; offset 0 means half the run's
@@ -61,19 +72,24 @@ func (d *decaySchedule) at(t int) (float64, bool) {
 	if d.gamma == 0 {
 		return d.lr, true
 	}
+	if d.hold > 0 {
+		t = min(t, d.hold)
+	}
 	return d.lr * math.Pow(1+float64(t)/d.b, -d.gamma), true
 }
 
-// cosineSchedule is the cyclical schedule of Zhang et al. (2020) over
-// cycles of whole epochs: cycle k covers epochs [⌊kE/M⌋, ⌊(k+1)E/M⌋)
-// (0-based), so M cycles of E epochs differ in length by one epoch at most.
+// cosineSchedule is the cyclical schedule of CSGMCMC over cycles of whole
+// epochs: cycle k covers epochs [⌊kE/M⌋, ⌊(k+1)E/M⌋) (0-based), so M
+// cycles of E epochs differ in length by one epoch at most. The cosine
+// falls from lr to floor over the exploration stage (r < β), and the
+// sampling stage runs at floor.
 type cosineSchedule struct {
-	lr, beta            float64
+	lr, floor, beta     float64
 	cycles, epochs, spe int
 }
 
-func newCosineSchedule(lr, beta float64, cycles, epochs, spe int) *cosineSchedule {
-	return &cosineSchedule{lr: lr, beta: beta, cycles: cycles, epochs: epochs, spe: spe}
+func newCosineSchedule(lr, floor, beta float64, cycles, epochs, spe int) *cosineSchedule {
+	return &cosineSchedule{lr: lr, floor: floor, beta: beta, cycles: cycles, epochs: epochs, spe: spe}
 }
 
 // startEpoch is the 0-based first epoch of cycle k (k = cycles gives the
@@ -95,20 +111,30 @@ func (c *cosineSchedule) cycleOf(e int) int {
 // reach r ≥ β (a capped quick run) still ends with a noisy step and
 // yields a sample.
 func (c *cosineSchedule) at(t int) (float64, bool) {
-	k := c.cycleOf(t / c.spe)
-	j, length := t-c.startEpoch(k)*c.spe, c.cycleSteps(k)
+	j, length := c.position(t)
 	r := float64(j) / float64(length)
-	return c.lr / 2 * (math.Cos(math.Pi*r) + 1), r >= c.beta || j == length-1
+	if r >= c.beta {
+		return c.floor, true
+	}
+	return c.floor + (c.lr-c.floor)/2*(math.Cos(math.Pi*r/c.beta)+1), j == length-1
+}
+
+// position returns step t's index j in its cycle and the cycle's length.
+func (c *cosineSchedule) position(t int) (j, length int) {
+	k := c.cycleOf(t / c.spe)
+	return t - c.startEpoch(k)*c.spe, c.cycleSteps(k)
 }
 
 // samplingEpochs returns the 1-based epochs [lo, hi] of cycle k whose last
-// step is in the sampling stage. They are a suffix of the cycle, since r
-// grows through it, and hold at least the cycle's last epoch.
+// step is in the second half of the sampling stage, r ≥ (1 + β)/2. They
+// are a suffix of the cycle, since r grows through it, and hold at least
+// the cycle's last epoch.
 func (c *cosineSchedule) samplingEpochs(k int) (lo, hi int) {
 	hi = c.startEpoch(k + 1)
 	lo = hi
 	for e := hi - 1; e > c.startEpoch(k); e-- {
-		if _, noisy := c.at(e*c.spe - 1); !noisy {
+		j, length := c.position(e*c.spe - 1)
+		if float64(j)/float64(length) < (1+c.beta)/2 {
 			break
 		}
 		lo = e
@@ -156,18 +182,42 @@ func (s *chainSpec) selectEpochs() {
 // the same bit for bit whatever the scheduling and the number of
 // goroutines. Failures are forEachChain's: the lowest-numbered failing
 // chain's error, as a *MemberError.
+//
+// A run of default length continues in rounds (see chainSpec.essTarget);
+// every chain keeps its state and source from round to round, and the
+// diagnostics draw nothing, so the result is as reproducible.
 func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s *chainSpec) (*Samples, error) {
 	seeds := chainSeeds(rng, s.chains)
 	prog := newChainProgress(obs, s)
+	runs := make([]*chainRun, s.chains)
 	flat := make([][]float64, s.chains)
 	out := make([][][]float64, s.chains)
-	err := forEachChain(ctx, p, s.chains, func(ctx context.Context, q *Problem, c int) error {
-		var err error
-		flat[c], out[c], err = runChain(ctx, q, c, seeds[c], s, prog)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	for from := 0; ; {
+		err := forEachChain(ctx, p, s.chains, func(ctx context.Context, q *Problem, c int) error {
+			if runs[c] == nil {
+				runs[c] = newChainRun(q, seeds[c], s)
+			}
+			var err error
+			flat[c], out[c], err = runs[c].run(ctx, q, c, from, s, prog)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		next := min(2*s.epochs, s.maxEpochs)
+		if s.essTarget == 0 || next <= s.epochs {
+			break
+		}
+		mixed, err := chainsMixed(ctx, p, out, s.essTarget)
+		if err != nil {
+			return nil, err
+		}
+		if mixed {
+			break
+		}
+		from = s.epochs
+		s.plan(next, from)
+		prog.extend(next)
 	}
 	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
 }
@@ -185,24 +235,44 @@ func forEachChain(ctx context.Context, p *Problem, n int, run func(ctx context.C
 	return runUnits(ctx, p, "", "chain", n, run)
 }
 
-// runChain runs chain c (0-based) with its own source and returns its
-// stored states, one after another in store and as views of it.
-func runChain(ctx context.Context, p *Problem, c int, seed [2]uint64, s *chainSpec, prog *chainProgress) (store []float64, samples [][]float64, err error) {
+// chainRun is one chain between rounds: its state, source and step count.
+type chainRun struct {
+	rng  *rand.Rand
+	st   *chainState
+	perm []int
+	t    int // steps taken
+}
+
+// newChainRun starts a chain with its own source from the point p.Init
+// draws.
+func newChainRun(p *Problem, seed [2]uint64, s *chainSpec) *chainRun {
 	rng := rand.New(rand.NewPCG(seed[0], seed[1]))
 	st := newChainState(p, s, rng)
 	if p.Init != nil {
 		p.Init(st.theta, rng)
 	}
-	d, n := p.Dim, p.N
-	perm := make([]int, n)
+	perm := make([]int, p.N)
 	for i := range perm {
 		perm[i] = i
 	}
-	store = make([]float64, len(s.kept)*d)
-	samples = make([][]float64, 0, len(s.kept))
+	return &chainRun{rng: rng, st: st, perm: perm}
+}
+
+// run continues chain c (0-based) from epoch from+1 to s.epochs on p and
+// returns the states of the kept epochs after from, one after another in
+// store and as views of it.
+func (r *chainRun) run(ctx context.Context, p *Problem, c, from int, s *chainSpec, prog *chainProgress) (store []float64, samples [][]float64, err error) {
+	st, rng, perm := r.st, r.rng, r.perm
+	st.p = p // the round may run on another fork
+	d, n := p.Dim, p.N
 	kept := s.kept
-	t := 0
-	for epoch := 1; epoch <= s.epochs; epoch++ {
+	for len(kept) > 0 && kept[0] <= from {
+		kept = kept[1:]
+	}
+	store = make([]float64, len(kept)*d)
+	samples = make([][]float64, 0, len(kept))
+	t := r.t
+	for epoch := from + 1; epoch <= s.epochs; epoch++ {
 		shuffle(perm, rng)
 		sum := 0.0
 		k := 0
@@ -227,6 +297,7 @@ func runChain(ctx context.Context, p *Problem, c int, seed [2]uint64, s *chainSp
 		}
 		prog.report(c, sum/float64(k))
 	}
+	r.t = t
 	return store, samples, nil
 }
 
@@ -545,6 +616,13 @@ type chainProgress struct {
 	reported int
 	loss     []float64 // the latest epoch's loss of each chain; NaN before
 	start    time.Time
+}
+
+// extend raises the epochs reported as the total when a run grows.
+func (cp *chainProgress) extend(epochs int) {
+	cp.mu.Lock()
+	cp.epochs = epochs
+	cp.mu.Unlock()
 }
 
 func newChainProgress(obs Observer, s *chainSpec) *chainProgress {

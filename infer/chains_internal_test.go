@@ -12,16 +12,15 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
-// ALGORITHMS.md §8 sanity test (iii): the cyclical schedule peaks at the
-// learning rate at every cycle start and falls to ≈ 0 at every cycle end;
-// noise is on exactly in the last 1−β of each cycle (and at its last
-// step), and the epochs that end there are the sampling epochs.
+// The cyclical schedule starts every cycle at lr, falls on a cosine to
+// floor over the exploration stage without noise, samples at floor from
+// r = β on, and stores the epochs of each sampling stage's second half.
 func TestCosineSchedule(t *testing.T) {
 	for _, c := range []struct{ epochs, cycles, spe int }{
 		{200, 4, 10}, {10, 4, 60}, {7, 7, 100}, {1000, 3, 1}, {50, 1, 40},
 	} {
-		const lr, beta = 0.3, 0.9
-		s := newCosineSchedule(lr, beta, c.cycles, c.epochs, c.spe)
+		const lr, floor, beta = 0.3, 0.01, 0.5
+		s := newCosineSchedule(lr, floor, beta, c.cycles, c.epochs, c.spe)
 		total := c.epochs * c.spe
 		k := -1
 		var prev float64
@@ -41,17 +40,15 @@ func TestCosineSchedule(t *testing.T) {
 					t.Fatalf("%+v: cycle %d starts at step %d with ε = %v (noisy %v), want %v", c, kk, step, eps, noisy, lr)
 				}
 				k = kk
-			case !(eps < prev):
-				t.Fatalf("%+v: ε does not fall at step %d: %v after %v", c, step, eps, prev)
+			case r >= beta:
+				if eps != floor {
+					t.Fatalf("%+v: sampling step %d has ε = %v, want %v", c, step, eps, floor)
+				}
+			case !(eps < prev && eps > floor):
+				t.Fatalf("%+v: ε does not fall towards %v at step %d: %v after %v", c, floor, step, eps, prev)
 			}
 			if noisy != (r >= beta || step == start+length-1) {
 				t.Fatalf("%+v: step %d at r = %v noisy = %v", c, step, r, noisy)
-			}
-			if step == start+length-1 { // the cycle's last step
-				end := lr * math.Pow(math.Pi/float64(length), 2) / 4
-				if math.Abs(eps-end) > 1e-3*end || eps > 1e-3*lr && length >= 50 {
-					t.Fatalf("%+v: cycle %d ends with ε = %v, want ≈ %v", c, kk, eps, end)
-				}
 			}
 			prev = eps
 		}
@@ -61,9 +58,10 @@ func TestCosineSchedule(t *testing.T) {
 		for kk := range c.cycles {
 			lo, hi := s.samplingEpochs(kk)
 			for e := s.startEpoch(kk) + 1; e <= s.startEpoch(kk+1); e++ {
-				_, noisy := s.at(e*c.spe - 1)
-				if in := e >= lo && e <= hi; in != noisy {
-					t.Errorf("%+v: epoch %d of cycle %d: sampling %v, last step noisy %v", c, e, kk, in, noisy)
+				j, length := s.position(e*c.spe - 1)
+				want := float64(j)/float64(length) >= (1+beta)/2 || e == hi
+				if in := e >= lo && e <= hi; in != want {
+					t.Errorf("%+v: epoch %d of cycle %d: sampling %v, want %v", c, e, kk, in, want)
 				}
 			}
 		}
@@ -89,6 +87,12 @@ func TestDecaySchedule(t *testing.T) {
 	}
 	if eps, _ := newDecaySchedule(0.2, 0, 0, s).at(777); eps != 0.2 {
 		t.Errorf("constant schedule gives %v", eps)
+	} // A run of default length holds the step from its first round's end.
+	d = newDecaySchedule(0.1, 0.55, 0, s)
+	d.hold = 1000
+	a, _ := d.at(1000)
+	if b, _ := d.at(5000); a != b || math.Abs(a-0.1*math.Pow(3, -0.55)) > 1e-15 {
+		t.Errorf("held step %v then %v", a, b)
 	}
 }
 
@@ -467,19 +471,34 @@ func TestFusedSGDMatchesGeneral(t *testing.T) {
 
 // A chain's default length is 10 000 steps when the data give few steps an
 // epoch, 200 epochs otherwise; a cap above 200 applies once N is known.
+// A run of default length starts at 10 000 steps or 200 epochs and may
+// grow to 160 000 steps (or its start, when that is more), within a cap;
+// a cap at or under 200 epochs makes a fixed run. Cyclical SG-MCMC's
+// first round is whole cycles.
 func TestDefaultSamplerEpochs(t *testing.T) {
 	for _, c := range []struct {
-		n, cap, want int
-	}{{100, 0, 10000}, {1797, 0, 667}, {60000, 0, 200}, {100, 1000, 1000}, {100, 50, 50}, {60000, 1000, 200}} {
+		n, cap, want, max, cyclic int
+	}{
+		{100, 0, 10000, 160000, 10000}, {1797, 0, 667, 10667, 664}, {60000, 0, 200, 342, 200},
+		{100, 1000, 1000, 1000, 1000}, {100, 50, 50, 0, 50}, {60000, 1000, 200, 342, 200},
+	} {
 		p := quadratic(c.n, 2)
 		m := SGLD{}.CapEpochs(c.cap).(*SGLD)
-		if s := m.spec(p); s.epochs != c.want || s.burnin != c.want/2 {
-			t.Errorf("N=%d cap %d: %d epochs, burn-in %d; want %d and %d", c.n, c.cap, s.epochs, s.burnin, c.want, c.want/2)
+		if s := m.spec(p); s.epochs != c.want || s.burnin != c.want/2 || s.maxEpochs != c.max || (s.essTarget > 0) != (c.max > 0) {
+			t.Errorf("N=%d cap %d: %d epochs up to %d, burn-in %d; want %d up to %d and %d", c.n, c.cap, s.epochs, s.maxEpochs, s.burnin, c.want, c.max, c.want/2)
 		}
 		cs := CSGMCMC{}.CapEpochs(c.cap).(*CSGMCMC)
-		if s := cs.spec(p); s.epochs != c.want {
-			t.Errorf("csgmcmc N=%d cap %d: %d epochs, want %d", c.n, c.cap, s.epochs, c.want)
+		if s := cs.spec(p); s.epochs != c.cyclic {
+			t.Errorf("csgmcmc N=%d cap %d: %d epochs, want %d", c.n, c.cap, s.epochs, c.cyclic)
 		}
+	}
+	// An explicit Epochs is the run's length, or with ESS its bound.
+	p := quadratic(100, 2)
+	if s := (SGLD{Epochs: 3000}).spec(p); s.epochs != 3000 || s.essTarget != 0 {
+		t.Errorf("epochs 3000: %d epochs, ess %v", s.epochs, s.essTarget)
+	}
+	if s := (SGLD{Epochs: 30000, ESS: 50}).spec(p); s.epochs != 10000 || s.maxEpochs != 30000 || s.essTarget != 50 {
+		t.Errorf("epochs 30000, ess 50: %d epochs up to %d, ess %v", s.epochs, s.maxEpochs, s.essTarget)
 	}
 }
 

@@ -393,3 +393,71 @@ func ess(chains [][]float64) float64 {
 	}
 	return e
 }
+
+// Thresholds of the sampler's own stopping rule (chainsMixed).
+const (
+	mixedRhat  = 1.1 // split-R̂ below which chains count as mixed
+	mixedRows  = 256 // training rows whose log-likelihood is diagnosed
+	defaultESS = 100 // the bulk ESS a default-length run aims for
+)
+
+// chainsMixed reports whether the chains' draws (chain → draws) pass the
+// samplers' stopping rule in function space: at up to mixedRows training
+// rows spread evenly over the data, each draw's log-likelihood of the row,
+// log p(y_n | x_n, θ), is one scalar, and over those scalars the largest
+// rank-normalised split-R̂ must be below mixedRhat and the median bulk ESS
+// at least target. The log-likelihood of a row is what every Problem can
+// evaluate (NegLogLik without a gradient), it moves with the prediction at
+// x_n, and the rank normalisation makes R̂ and ESS the same for any
+// increasing function of it (the probability of the true class, say). The
+// median, not the minimum, is held to the target: among hundreds of rows a
+// few whose outcome is certain under every draw have ranks made of noise.
+func chainsMixed(ctx context.Context, p *Problem, chains [][][]float64, target float64) (bool, error) {
+	n := len(chains[0])
+	for _, c := range chains {
+		n = min(n, len(c))
+	}
+	if n < 4 {
+		return false, nil
+	}
+	rows := min(p.N, mixedRows)
+	vals := make([][]float64, rows) // row → draws, chain after chain
+	for i := range vals {
+		vals[i] = make([]float64, len(chains)*n)
+	}
+	idx := make([]int, 1)
+	for c, ch := range chains {
+		for s, th := range ch[len(ch)-n:] {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			for i := range rows {
+				idx[0] = i * p.N / rows
+				vals[i][c*n+s] = -p.NegLogLik(nil, th, idx)
+			}
+		}
+	}
+	split := make([][]float64, len(chains))
+	ess := make([]float64, 0, rows)
+	for _, v := range vals {
+		if slices.Min(v) == slices.Max(v) {
+			continue
+		}
+		for c := range split {
+			split[c] = v[c*n : (c+1)*n]
+		}
+		r, e := RankRhat(split), BulkESS(split)
+		if math.IsNaN(r) || math.IsNaN(e) {
+			continue
+		}
+		if r >= mixedRhat {
+			return false, nil
+		}
+		ess = append(ess, e)
+	}
+	if len(ess) == 0 {
+		return true, nil
+	}
+	slices.Sort(ess)
+	return median(ess) >= target, nil
+}
