@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/bayesl/bayesl/stdlib/predictive"
 	"github.com/bayesl/bayesl/stdlib/spell"
 )
 
@@ -44,11 +45,15 @@ func (m MAP) FitPoint(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 //
 // the prior's penalty moved to its own draw, starting at the anchor. When
 // the likelihood is normal with a scale the model fixes (the Problem's
-// TargetNoise σ), it also fits targets perturbed once per member, ỹ_n =
-// y_n + σ ξ_n, and for a linear-Gaussian model each member is then an exact
-// draw from the posterior. With a learned or input-dependent noise scale,
-// and for classifiers, there is no such perturbation and members are
-// anchored only: centred right, with a spread that is exact in no model.
+// TargetNoise σ), it fits targets perturbed once per member, ỹ_n = y_n +
+// σξ_n, and for a linear-Gaussian model each member is then an exact draw
+// from the posterior. Otherwise, when the Problem offers its outputs
+// (OutputGrad), the member adds the same perturbation in its linearised
+// form, a term ε_nᵀf_n(θ) with ε_n drawn from the likelihood's Fisher
+// information in the outputs (see outputNoise): softmax or bernoulli
+// logits, or a normal location whose scale is learned or depends on the
+// input (NoiseScale). Without either, members are anchored only: centred
+// right, and far too narrow where the data dominate the prior.
 //
 // Plain (kind: plain; Lakshminarayanan et al. 2017): each member is a MAP
 // fit from its own initialisation and minibatch order. On a non-convex
@@ -57,14 +62,15 @@ func (m MAP) FitPoint(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 // same optimum and there is no epistemic variance at all. Without a normal
 // prior on every parameter a default ensemble is plain.
 //
-// The zero value is ready to use: 5 members, each the default MAP run for
-// at least minMemberSteps steps (a member that stops short of its optimum
-// is not a posterior draw). Members are units of runUnits: member i draws
-// from a source seeded with two numbers that Fit takes from its rng up
-// front, so its result depends only on the fit's seed and i, and the
-// posterior is the same bit for bit however many cores run the members.
+// The zero value is ready to use: 10 anchored members (5 plain), each the
+// default MAP run for at least minMemberSteps steps (a member that stops
+// short of its optimum is not a posterior draw). Members are units of
+// runUnits: member i draws from a source seeded with two numbers that Fit
+// takes from its rng up front, so its result depends only on the fit's
+// seed and i, and the posterior is the same bit for bit however many cores
+// run the members.
 type Ensemble struct {
-	Members int         `bl:"members,pos"`               // number of members; default 5
+	Members int         `bl:"members,pos"`               // number of members; default 10 anchored, 5 plain
 	Kind    string      `bl:"kind,oneof=anchored|plain"` // default anchored when every prior is normal, plain otherwise
 	Method  PointMethod // what each member runs; nil means MAP{} run to convergence (set from a script as method: map(...))
 
@@ -90,9 +96,22 @@ var (
 // Name returns "ensemble".
 func (Ensemble) Name() string { return "ensemble" }
 
-func (e Ensemble) withDefaults() Ensemble {
+// Default member counts. Ten anchored members estimate the size of the
+// epistemic spread to within about a third on the fidelity cases (five gave
+// 0.50 to 1.29 of the exact size on mcycle over four seeds, ten 0.75 to
+// 1.36); a plain ensemble has no such spread to estimate, and five is
+// Lakshminarayanan et al.'s number.
+const (
+	defaultAnchoredMembers = 10
+	defaultPlainMembers    = 5
+)
+
+func (e Ensemble) withDefaults(anchored bool) Ensemble {
 	if e.Members == 0 {
-		e.Members = 5
+		e.Members = defaultPlainMembers
+		if anchored {
+			e.Members = defaultAnchoredMembers
+		}
 	}
 	return e
 }
@@ -143,8 +162,8 @@ func (e Ensemble) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 	if rng == nil {
 		return nil, fmt.Errorf("ensemble: %w", errNilRNG)
 	}
-	e = e.withDefaults()
 	anchored := e.Kind == ensembleAnchored || e.Kind == "" && p.PriorLoc != nil
+	e = e.withDefaults(anchored)
 	if anchored && p.PriorLoc == nil {
 		return nil, fmt.Errorf("ensemble: %w", &SettingError{-1, "kind: anchored needs a normal prior on every parameter, to draw anchors from; use kind: plain"})
 	}
@@ -173,6 +192,87 @@ func (e Ensemble) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obser
 	return &Points{Thetas: thetas, By: "ensemble"}, nil
 }
 
+// outputNoise returns q's NegLogLik plus Σ_n ε_nᵀ f_n(θ) over the rows:
+// what perturbing the targets adds, generalised to any likelihood. f_n are
+// the outputs the likelihood reads first (logits, a location) and ε_n ~
+// N(0, F_n), with F_n the Fisher information of the likelihood in them at
+// the current θ, held constant in the gradient: diag(p) − ppᵀ for a
+// softmax, p(1 − p) for one bernoulli logit, 1/σ_n² for a normal location
+// whose scale σ_n is learned or depends on the input (q.NoiseScale). For a
+// normal likelihood of fixed scale σ the term is exactly the perturbation
+// of the targets by σξ; elsewhere it is its linearisation, since F_n moves
+// with θ, and a learned scale itself is not perturbed. The standard
+// normals behind ε are drawn once, with rng.
+func outputNoise(q *Problem, rng *rand.Rand) func(grad, theta []float64, idx []int) float64 {
+	k := q.OutputWidth
+	z := make([]float64, q.N*k)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+	}
+	pgrad := make([]float64, q.Dim)
+	var rows []int
+	var sd []float64 // the normal scale at the rows, regression only
+	perturb := func(dOut, out []float64) float64 {
+		s := 0.0
+		for r, n := range rows {
+			o, d, zn := out[r*k:(r+1)*k], dOut[r*k:(r+1)*k], z[n*k:(n+1)*k]
+			switch {
+			case sd != nil:
+				e := zn[0] / sd[r]
+				d[0] = e
+				s += e * o[0]
+			case k == 1:
+				p := 1 / (1 + math.Exp(-o[0]))
+				e := math.Sqrt(p*(1-p)) * zn[0]
+				d[0] = e
+				s += e * o[0]
+			default:
+				// ε = Σ_j √p_j z_j (e_j − p) has covariance diag(p) − ppᵀ.
+				m := o[0]
+				for _, v := range o[1:] {
+					m = max(m, v)
+				}
+				sum := 0.0
+				for j, v := range o {
+					d[j] = math.Exp(v - m)
+					sum += d[j]
+				}
+				c := 0.0
+				for j := range d {
+					d[j] /= sum
+					c += math.Sqrt(d[j]) * zn[j]
+				}
+				for j, p := range d {
+					e := math.Sqrt(p)*zn[j] - p*c
+					d[j] = e
+					s += e * o[j]
+				}
+			}
+		}
+		return s
+	}
+	regression := q.Kind != predictive.Classification
+	return func(grad, theta []float64, idx []int) float64 {
+		nll := q.NegLogLik(grad, theta, idx)
+		rows = idx
+		if regression {
+			if cap(sd) < len(idx) {
+				sd = make([]float64, len(idx))
+			}
+			sd = sd[:len(idx)]
+			q.NoiseScale(sd, theta, idx)
+		}
+		if grad == nil {
+			return nll + q.OutputGrad(nil, theta, idx, perturb)
+		}
+		s := q.OutputGrad(pgrad, theta, idx, perturb)
+		for j, g := range pgrad {
+			grad[j] += g
+		}
+		return nll + s
+	}
+}
+
 // anchoredProblem returns the problem of one anchored member: q with its
 // normal prior N(loc, s²) moved to an anchor drawn from it with rng, the
 // start at the anchor, and, when q offers TargetNoise σ, targets shifted
@@ -183,12 +283,15 @@ func anchoredProblem(q *Problem, rng *rand.Rand) *Problem {
 		anc[j] = q.PriorLoc[j] + q.PriorScale[j]*rng.NormFloat64()
 	}
 	r := *q
-	if q.TargetNoise > 0 && q.ShiftTargets != nil {
+	switch {
+	case q.TargetNoise > 0 && q.ShiftTargets != nil:
 		shift := make([]float64, q.N)
 		for n := range shift {
 			shift[n] = q.TargetNoise * rng.NormFloat64()
 		}
 		r = *q.ShiftTargets(shift)
+	case q.OutputGrad != nil && (q.Kind == predictive.Classification && q.OutputWidth > 0 || q.NoiseScale != nil && q.OutputWidth == 1):
+		r.NegLogLik = outputNoise(q, rng)
 	}
 	scale := q.PriorScale
 	c := float64(q.Dim) * 0.5 * log2Pi

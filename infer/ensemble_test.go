@@ -15,6 +15,7 @@ import (
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/infer/infertest"
+	"github.com/bayesl/bayesl/stdlib/predictive"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -287,6 +288,13 @@ func TestEnsembleCapEpochs(t *testing.T) {
 	if n := epochs(infer.CapEpochs(&infer.Ensemble{Members: 2}, 7)); n != 7 {
 		t.Errorf("default member capped at 7: %d epochs", n)
 	}
+	// Ten anchored members by default, five plain ones.
+	for kind, want := range map[string]int{"": 10, "anchored": 10, "plain": 5} {
+		post := fitEnsemble(t, infer.Ensemble{Kind: kind, Method: &infer.MAP{Epochs: 1}}, p, 1)
+		if len(post.Thetas) != want {
+			t.Errorf("kind %q: %d members, want %d", kind, len(post.Thetas), want)
+		}
+	}
 	m, _ := infer.Builtins().New("ensemble", []infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 50)}}}})
 	if got := infer.CapEpochs(m, 7).(*infer.Ensemble).Method.(*infer.MAP).Epochs; got != 7 {
 		t.Errorf("nested method capped to %d epochs, want 7", got)
@@ -443,6 +451,220 @@ func TestAnchoredEnsembleDeterminism(t *testing.T) {
 		sameBits(t, fmt.Sprintf("member %d, one core", i), single.Thetas[i], concurrent.Thetas[i])
 		if i < 2 {
 			sameBits(t, fmt.Sprintf("member %d of 2", i), two.Thetas[i], concurrent.Thetas[i])
+		}
+	}
+}
+
+// logistic is Bayesian logistic regression on x (n x d) with labels y in
+// {0, 1} and prior N(0, 1) on every coefficient, offering the output
+// capability (one bernoulli logit per row) that anchored members perturb.
+func logistic(x *mat.Dense, y []float64) *infer.Problem {
+	n, d := x.Dims()
+	loc, scale := make([]float64, d), make([]float64, d)
+	for j := range scale {
+		scale[j] = 1
+	}
+	out, dOut := make([]float64, n), make([]float64, n)
+	raw := mat.DenseCopyOf(x).RawMatrix().Data
+	outputGrad := func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
+		o, do := out[:len(idx)], dOut[:len(idx)]
+		for r, i := range idx {
+			f := 0.0
+			for j, t := range theta {
+				f += raw[i*d+j] * t
+			}
+			o[r], do[r] = f, 0
+		}
+		v := loss(do, o)
+		if grad != nil {
+			clear(grad)
+			for r, i := range idx {
+				for j := range grad {
+					grad[j] += do[r] * raw[i*d+j]
+				}
+			}
+		}
+		return v
+	}
+	p := &infer.Problem{Dim: d, N: n, Kind: predictive.Classification, Classes: 2, OutputWidth: 1,
+		PriorLoc: loc, PriorScale: scale, OutputGrad: outputGrad,
+		Init: func(theta []float64, r *rand.Rand) { clear(theta) },
+		NegLogPrior: func(grad, theta []float64) float64 {
+			s := 0.0
+			for j, t := range theta {
+				s += t * t / 2
+				if grad != nil {
+					grad[j] += t
+				}
+			}
+			return s
+		},
+		NegLogLik: func(grad, theta []float64, idx []int) float64 {
+			// −log p(y|f) = softplus(f) − y f, with gradient σ(f) − y.
+			return outputGrad(grad, theta, idx, func(do, o []float64) float64 {
+				s := 0.0
+				for r, i := range idx {
+					f := o[r]
+					s += math.Max(f, 0) + math.Log1p(math.Exp(-math.Abs(f))) - y[i]*f
+					do[r] = 1/(1+math.Exp(-f)) - y[i]
+				}
+				return s
+			})
+		},
+	}
+	p.Fork = func() *infer.Problem { return logistic(x, y) }
+	return p
+}
+
+// Anchored members of a classifier fit logits perturbed by noise of the
+// likelihood's Fisher information: for logistic regression on enough data
+// the posterior is close to the Gaussian of the Laplace approximation at
+// the MAP, and the members' covariance matches it; anchors alone give a
+// fraction of it.
+func TestAnchoredEnsembleLogistic(t *testing.T) {
+	const n, d, m = 200, 2, 300
+	r := rng(11)
+	x := mat.NewDense(n, d, nil)
+	y := make([]float64, n)
+	for i := range n {
+		x.Set(i, 0, 1)
+		x.Set(i, 1, r.NormFloat64())
+		if r.Float64() < 1/(1+math.Exp(-(0.5+1.5*x.At(i, 1)))) {
+			y[i] = 1
+		}
+	}
+	p := logistic(x, y)
+	fit := func(kind string, q *infer.Problem, members int) [][]float64 {
+		post := fitEnsemble(t, infer.Ensemble{Members: members, Kind: kind, Method: &infer.MAP{Epochs: 400, LR: 0.05}}, q, 4)
+		return post.Thetas
+	}
+	// The Laplace covariance at the MAP: (I + Σ p(1−p) x xᵀ)⁻¹.
+	theta := fit("plain", p, 1)[0]
+	prec := mat.NewSymDense(d, nil)
+	for j := range d {
+		prec.SetSym(j, j, 1)
+	}
+	for i := range n {
+		f := theta[0]*x.At(i, 0) + theta[1]*x.At(i, 1)
+		pi := 1 / (1 + math.Exp(-f))
+		for a := range d {
+			for b := a; b < d; b++ {
+				prec.SetSym(a, b, prec.At(a, b)+pi*(1-pi)*x.At(i, a)*x.At(i, b))
+			}
+		}
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(prec) {
+		t.Fatal("precision not positive definite")
+	}
+	cov := mat.NewSymDense(d, nil)
+	if err := ch.InverseTo(cov); err != nil {
+		t.Fatal(err)
+	}
+	moments := func(th [][]float64) ([]float64, *mat.SymDense) {
+		mean, _ := infertest.Moments(th)
+		c := mat.NewSymDense(d, nil)
+		for a := range d {
+			for b := a; b < d; b++ {
+				s := 0.0
+				for _, v := range th {
+					s += (v[a] - mean[a]) * (v[b] - mean[b])
+				}
+				c.SetSym(a, b, s/float64(len(th)-1))
+			}
+		}
+		return mean, c
+	}
+	mean, got := moments(fit("anchored", p, m))
+	for a := range d {
+		if sd := math.Sqrt(cov.At(a, a)); math.Abs(mean[a]-theta[a]) > 0.25*sd {
+			t.Errorf("mean[%d] = %.4f, MAP %.4f (posterior sd %.4f)", a, mean[a], theta[a], sd)
+		}
+		if r := got.At(a, a) / cov.At(a, a); r < 0.8 || r > 1.25 {
+			t.Errorf("variance[%d] = %.4g, Laplace %.4g (ratio %.2f)", a, got.At(a, a), cov.At(a, a), r)
+		}
+	}
+	if c, want := got.At(0, 1), cov.At(0, 1); math.Abs(c-want) > 0.2*math.Sqrt(cov.At(0, 0)*cov.At(1, 1)) {
+		t.Errorf("covariance %.4g, Laplace %.4g", c, want)
+	}
+	// Without the output noise the members are far too close together.
+	q := *p
+	q.OutputGrad = nil
+	q.Fork = func() *infer.Problem { f := p.Fork(); f.OutputGrad = nil; return f }
+	_, narrow := moments(fit("anchored", &q, 100))
+	if r := narrow.At(1, 1) / cov.At(1, 1); r > 0.5 {
+		t.Errorf("anchors alone: variance ratio %.2f, want well below 1", r)
+	}
+	t.Logf("variance ratios: with output noise %.2f, %.2f; anchors alone %.2f", got.At(0, 0)/cov.At(0, 0), got.At(1, 1)/cov.At(1, 1), narrow.At(1, 1)/cov.At(1, 1))
+}
+
+// withOutputs gives a linear-regression problem the output capability
+// (f_n = x_nᵀθ) and a NoiseScale that reports its noise sd, but no
+// TargetNoise: the scale as a model that learns it would report it.
+func withOutputs(p *infer.Problem, x *mat.Dense, noiseVar float64) *infer.Problem {
+	n, d := x.Dims()
+	raw := mat.DenseCopyOf(x).RawMatrix().Data
+	out, dOut := make([]float64, n), make([]float64, n)
+	q := *p
+	q.OutputWidth = 1
+	q.OutputGrad = func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
+		o, do := out[:len(idx)], dOut[:len(idx)]
+		for r, i := range idx {
+			f := 0.0
+			for j, t := range theta {
+				f += raw[i*d+j] * t
+			}
+			o[r], do[r] = f, 0
+		}
+		v := loss(do, o)
+		if grad != nil {
+			clear(grad)
+			for r, i := range idx {
+				for j := range grad {
+					grad[j] += do[r] * raw[i*d+j]
+				}
+			}
+		}
+		return v
+	}
+	q.NoiseScale = func(dst, theta []float64, idx []int) {
+		for r := range dst {
+			dst[r] = math.Sqrt(noiseVar)
+		}
+	}
+	q.TargetNoise, q.ShiftTargets = 0, nil
+	q.Fork = func() *infer.Problem { return withOutputs(p.Fork(), x, noiseVar) }
+	return &q
+}
+
+// When the noise scale comes from NoiseScale rather than a fixed
+// TargetNoise, members perturb the location output by noise of the
+// likelihood's Fisher information 1/σ²: for a constant σ that is the same
+// objective as perturbed targets, so the members are exact draws again.
+func TestAnchoredEnsembleOutputNoiseExact(t *testing.T) {
+	const m = 500
+	x, y := infertest.RandomData(64, 3, 0.25, 3)
+	for i := range 64 {
+		x.Set(i, 1, x.At(i, 1)+0.8*x.At(i, 0))
+	}
+	base, mean, cov := infertest.LinearRegression(x, y, 0.25, 1)
+	p := withOutputs(base, x, 0.25)
+	post := fitEnsemble(t, infer.Ensemble{Members: m, Method: &infer.MAP{Epochs: 1000, LR: 0.05}}, p, 8)
+	got, _ := infertest.Moments(post.Thetas)
+	for a := range 3 {
+		if se := math.Sqrt(cov.At(a, a) / m); math.Abs(got[a]-mean[a]) > 4*se {
+			t.Errorf("mean[%d] = %.5f, exact %.5f (4 SE %.5f)", a, got[a], mean[a], 4*se)
+		}
+		for b := range 3 {
+			c := 0.0
+			for _, th := range post.Thetas {
+				c += (th[a] - got[a]) * (th[b] - got[b])
+			}
+			c /= m - 1
+			want := cov.At(a, b)
+			if se := math.Sqrt((cov.At(a, a)*cov.At(b, b) + want*want) / m); math.Abs(c-want) > 4*se {
+				t.Errorf("cov[%d][%d] = %.3g, exact %.3g (4 SE %.2g)", a, b, c, want, 4*se)
+			}
 		}
 	}
 }

@@ -42,6 +42,11 @@ type Problem struct {
 	// target n is y_n + shift[n]. Nil when TargetNoise is 0.
 	TargetNoise  float64
 	ShiftTargets func(shift []float64) *Problem
+	// NoiseScale writes into dst the scale of a normal likelihood at θ for
+	// the training rows idx, when that scale is learned or a function of
+	// the inputs (anchored ensembles perturb the location by it). Nil
+	// otherwise.
+	NoiseScale func(dst, theta []float64, idx []int)
 
 	// VarNegLogLik is the local-reparameterisation capability (Kingma et al.
 	// 2015). For a factorised Gaussian q(θ) = N(mu, diag(sigma^2)) it draws one

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/bayesl/bayesl/infer"
@@ -179,8 +180,9 @@ posterior p = fit lin on d using ensemble(members: 200, method: map(epochs: 500,
 	}
 }
 
-// A learned or input-dependent noise scale, or another family, offers no
-// target noise: the members are anchored only.
+// Only a fixed normal scale offers target noise; a learned or
+// input-dependent one is offered per row as NoiseScale instead, and
+// another family offers neither.
 func TestTargetNoiseOnlyForAFixedScale(t *testing.T) {
 	for model, want := range map[string]float64{
 		"y ~ normal(dense(x, 1)[0], 0.5)":                                   0.5,
@@ -199,6 +201,21 @@ func TestTargetNoiseOnlyForAFixedScale(t *testing.T) {
 		q := newProblem(posteriorOf(t, s, "p").prog, d.X, d.Y)
 		if math.Abs(q.TargetNoise-want) > 1e-12 || (q.ShiftTargets != nil) != (want > 0) {
 			t.Errorf("%s: target noise %g, want %g", model, q.TargetNoise, want)
+		}
+		// A learned or input-dependent normal scale is reported per row.
+		learned := strings.Contains(model, "softplus")
+		if (q.NoiseScale != nil) != learned {
+			t.Errorf("%s: NoiseScale offered: %v", model, q.NoiseScale != nil)
+		}
+		if learned {
+			theta := make([]float64, q.Dim) // s = 0, or o[1] = 0 at every row
+			sd := make([]float64, 3)
+			q.NoiseScale(sd, theta, []int{0, 5, 9})
+			for _, v := range sd {
+				if math.Abs(v-math.Log(2)) > 1e-12 {
+					t.Errorf("%s: scale %v at θ = 0, want softplus(0) = log 2", model, sd)
+				}
+			}
 		}
 	}
 }

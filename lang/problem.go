@@ -96,6 +96,16 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 			}
 		}
 	}
+	if x != nil && len(y) > 0 && m.Lik.Family == ir.LikNormal && !fixedNormalScale(m) {
+		var pred predictive.Predictive
+		th := make([][]float64, 1)
+		p.NoiseScale = func(dst, theta []float64, idx []int) {
+			xb, _ := g.gather(idx)
+			th[0] = theta
+			mach.Predict(&pred, th, xb)
+			copy(dst, pred.Scale[:len(idx)])
+		}
+	}
 	if x != nil && len(y) > 0 && fixedNormalScale(m) {
 		// The scale is a constant: its value at any θ and any row.
 		var out predictive.Predictive
