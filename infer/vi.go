@@ -173,7 +173,7 @@ func (v VI) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (
 	if s.closed {
 		kl = meanFieldKL(q.Mean, q.Std, p.PriorLoc, p.PriorScale)
 	}
-	q.elbo = estimateELBO(p, v.Batch, rng, draw, s.closed, kl, h)
+	q.elbo = estimateELBO(p, v.Batch, elboDraws(v.Epochs, v.Samples), rng, draw, s.closed, kl, h)
 	return q, nil
 }
 

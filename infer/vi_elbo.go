@@ -5,17 +5,20 @@ import (
 	"math/rand/v2"
 )
 
-// elboDraws is the number of weight-space draws behind the ELBO reported at
-// the end of a vi fit: each costs one forward pass over the training rows.
-const elboDraws = 16
+// elboDraws returns the number of weight-space draws behind the ELBO
+// reported at the end of a vi fit. Each costs one forward pass over the
+// training rows, so a fit of e epochs with s samples a step gets e·s/10 of
+// them (a few percent of its training, which also runs backward), at least
+// 2 (for a standard error) and at most 16.
+func elboDraws(epochs, samples int) int { return min(16, max(2, epochs*samples/10)) }
 
 // estimateELBO estimates ELBO(q) = E_q[log p(y|θ)] − KL(q‖p) on the full
-// training data (ALGORITHMS §18) from elboDraws draws θ_s = draw(θ), one θ
+// training data (ALGORITHMS §18) from draws draws θ_s = draw(θ), one θ
 // for all rows. With a closed-form KL (closed), ℓ_s = log p(y|θ_s) and the
 // ELBO is mean ℓ − kl; otherwise ℓ_s = log p(y|θ_s) + log p(θ_s) and it is
 // mean ℓ + entropy (the entropy of a Gaussian is exact). The standard error
 // is sd(ℓ)/√S.
-func estimateELBO(p *Problem, batch int, rng *rand.Rand, draw func(theta []float64, rng *rand.Rand), closed bool, kl, entropy float64) elboEstimate {
+func estimateELBO(p *Problem, batch, draws int, rng *rand.Rand, draw func(theta []float64, rng *rand.Rand), closed bool, kl, entropy float64) elboEstimate {
 	theta := make([]float64, p.Dim)
 	idx := make([]int, p.N)
 	for i := range idx {
@@ -23,7 +26,7 @@ func estimateELBO(p *Problem, batch int, rng *rand.Rand, draw func(theta []float
 	}
 	batch = min(batch, p.N)
 	var sum, sumSq float64
-	for range elboDraws {
+	for range draws {
 		draw(theta, rng)
 		ll := 0.0
 		for lo := 0; lo < p.N; lo += batch {
@@ -35,7 +38,7 @@ func estimateELBO(p *Problem, batch int, rng *rand.Rand, draw func(theta []float
 		sum += ll
 		sumSq += ll * ll
 	}
-	n := float64(elboDraws)
+	n := float64(draws)
 	mean := sum / n
 	v := max(0, (sumSq-n*mean*mean)/(n-1))
 	e := elboEstimate{value: mean - kl, se: math.Sqrt(v / n), ok: true}

@@ -510,7 +510,7 @@ func (v VI) fitLowRank(ctx context.Context, p *Problem, rng *rand.Rand, obs Obse
 			}
 			addLowRank(theta, q.U, e2)
 		}
-		q.elbo = estimateELBO(p, v.Batch, rng, draw, s.closed, kl, h)
+		q.elbo = estimateELBO(p, v.Batch, elboDraws(v.Epochs, v.Samples), rng, draw, s.closed, kl, h)
 	}
 	return q, nil
 }
