@@ -231,15 +231,16 @@ func (w *lowRankKL) sinvU(i int) []float64 {
 // lowRankState is the preallocated workspace of one vi(rank: k) fit. The
 // parameters are w = [μ; ρ; U] with σ = softplus(ρ).
 //
-// The likelihood term reparameterises θ = μ + σ⊙ε₁ + U·ε₂. ε₂ is drawn once
-// per Monte-Carlo draw and shared by the minibatch's rows; with it fixed,
-// θ is mean-field around the shifted mean μ + U·ε₂, so when the Problem
-// offers VarNegLogLik the σ⊙ε₁ part is sampled by local reparameterisation
-// (fresh per example and unit) exactly as for the mean-field family. The
-// chain rule then gives dμ = t_μ, dσ = t_σ and dU = t_μ·ε₂ᵀ from that
-// call's gradients in its mean and scale. A draw of ε₂ per example would
-// need the network to carry k directions through every layer; one per
-// batch is unbiased, only noisier in U.
+// The likelihood term reparameterises θ = μ + σ⊙ε₁ + U·ε₂. ε₂ is drawn
+// afresh for every group of lowRankGroupRows rows of the minibatch; with it
+// fixed, θ is mean-field around the shifted mean μ + U·ε₂, so when the
+// Problem offers VarNegLogLik the σ⊙ε₁ part is sampled by local
+// reparameterisation (fresh per example and unit) exactly as for the
+// mean-field family, one call per group. The chain rule then gives
+// dμ = t_μ, dσ = t_σ and dU = t_μ·ε₂ᵀ from that call's gradients in its
+// mean and scale. A draw of ε₂ per example would need the network to carry
+// k directions through every layer; one per group is unbiased, only
+// noisier in U.
 type lowRankState struct {
 	p       *Problem
 	rng     *rand.Rand
