@@ -60,6 +60,11 @@ type Problem struct {
 	// the parameter vectors thetas (out.S == len(thetas), out.N == x rows).
 	Predict func(out *predictive.Predictive, thetas [][]float64, x *mat.Dense)
 
+	// Inputs are the training inputs as Predict takes them, row n the x_n
+	// of NegLogLik's row n; nil when unknown. The samplers predict at them
+	// to decide when their chains have mixed.
+	Inputs *mat.Dense
+
 	// GGNDiag is the curvature capability of the Laplace approximation. It
 	// ADDS to dst (length Dim) the diagonal of the generalized Gauss–Newton
 	// matrix Σ_{n ∈ idx} J_nᵀ Λ_n J_n at θ, where J_n is the Jacobian in θ

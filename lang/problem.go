@@ -52,6 +52,7 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 	}
 	if x != nil {
 		p.N = len(y)
+		p.Inputs = x
 		p.NegLogLik = func(grad, theta []float64, idx []int) float64 {
 			xb, yb := g.gather(idx)
 			return mach.NegLogLik(grad, theta, xb, yb)
