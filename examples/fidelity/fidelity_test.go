@@ -28,7 +28,78 @@ var issueBand = band{minAgreement: 0.97, maxTV: 0.03, epiLo: 0.5, epiHi: 2, minS
 // is held to issueBand. Where a family does not reach issueBand today the
 // band records today's measured worst case over the cases with a little
 // slack, and says so: tighten it as the backend improves.
-var bands = map[string]band{}
+var bands = map[string]band{
+	// sgld, csgmcmc and nuts pass issueBand on every case.
+
+	// pSGLD: iris TV 0.030 and NLL 1.16 of exact; mcycle mean 0.068 sd off.
+	"psgld": relax(func(b *band) { b.maxTV, b.nllHi, b.maxMeanErr = 0.04, 1.2, 0.09 }),
+	// The GLM predictive's mean is the MAP's: faithful 0.072 sd off
+	// exact's; breast_cancer NLL 0.93 of exact.
+	"laplace":                             relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
+	"laplace(hessian: full)":              relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
+	"laplace(subset: all, hessian: full)": relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
+	// K-FAC: faithful 2.5x the epistemic variance (sd 1.66x), mcycle rank 0.64.
+	"laplace(hessian: kron)":              relax(kron),
+	"laplace(subset: all, hessian: kron)": relax(kron),
+	// Last-layer Laplace: 0.22 - 0.68 of the epistemic size, rank 0.37.
+	"laplace(hessian: last_layer)": relax(func(b *band) {
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.18, 0.3, 0.86, 0.09, 0.6
+	}),
+	// Diagonal GGN: 1.7 - 14x too wide, NLL up to 1.19 of exact.
+	"laplace(hessian: diag)": relax(func(b *band) {
+		b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.maxMeanErr, b.sdHi = 0.05, 17, 0.25, 1.22, 0.09, 4.6
+	}),
+	// Sampling the network instead of the GLM: 4 - 160x too wide.
+	"laplace(predictive: nn)": relax(func(b *band) {
+		b.minAgreement, b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.maxMeanErr, b.sdHi = 0.95, 0.22, 190, 0, 3.5, 1.7, 16
+	}),
+	// A point: no epistemic uncertainty at all; mcycle mean 0.3 sd off.
+	"map": relax(func(b *band) {
+		b.epiLo, b.epiHi, b.minSpearman, b.sdLo, b.sdHi, b.nllLo, b.nllHi, b.maxMeanErr = 0, 0, 0, 0, 0, 0.85, 1.05, 0.35
+	}),
+	// Anchored ensemble (the default kind): 0.17 - 1.1 of the epistemic
+	// size, iris TV 0.063 and NLL 0.68 of exact, mcycle mean 0.14 sd off.
+	"ensemble":                 relax(anchored),
+	"ensemble(kind: anchored)": relax(anchored),
+	// Plain ensemble of MAPs: 0.003 - 0.17 of the epistemic size.
+	"ensemble(kind: plain)": relax(func(b *band) {
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.002, 0, 0.85, 0.09, 0.04
+	}),
+	// MC dropout: 0.33 - 6.2 of the epistemic size, ranks uncorrelated.
+	"mc_dropout": relax(func(b *band) {
+		b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.25, 8, 0, 0.85, 1.12, 0.21, 3.1
+	}),
+	// SWAG: iris 0.18 of the epistemic size, faithful and mcycle rank
+	// correlation negative, means 0.2 sd off on mcycle.
+	"swag": relax(func(b *band) {
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.12, 0, 0.87, 0.25
+	}),
+	"multiswag": relax(func(b *band) {
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.08, 0, 0.86, 0.25
+	}),
+	// Mean-field VI: iris 0.007 - 2.8 (as its defaults change),
+	// breast_cancer 3.5, faithful 5.2 of the epistemic size; iris TV
+	// 0.037 and NLL 1.18 of exact.
+	"vi": relax(func(b *band) {
+		b.maxTV, b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.045, 0.004, 7, 0, 0.85, 1.25, 0.18, 3
+	}),
+	"vi(rank: 4)": relax(func(b *band) {
+		b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.12, 7, 0.15, 0.93, 1.18, 0.16, 3
+	}),
+}
+
+func kron(b *band) { b.epiHi, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdHi = 3.1, 0.55, 0.9, 0.09, 1.9 }
+
+func anchored(b *band) {
+	b.maxTV, b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.08, 0.12, 0.5, 0.6, 0.18, 0.3
+}
+
+// relax returns issueBand changed by edit.
+func relax(edit func(b *band)) band {
+	b := issueBand
+	edit(&b)
+	return b
+}
 
 func bandFor(backend string) band {
 	if b, ok := bands[backend]; ok {
