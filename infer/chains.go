@@ -27,6 +27,7 @@ type chainSpec struct {
 
 	precond       bool // pSGLD
 	alpha, lambda float64
+	freeze        int // pSGLD's V stops adapting at this step when > 0
 
 	// groups are the runs of epochs [lo, hi] (1-based, inclusive) whose
 	// end states are candidate samples: one run after the burn-in for
@@ -282,6 +283,7 @@ func (r *chainRun) run(ctx context.Context, p *Problem, c, from int, s *chainSpe
 				return nil, nil, err
 			}
 			eps, noisy := s.sched.at(t)
+			st.frozen = s.freeze > 0 && t >= s.freeze
 			t++
 			u, ok := st.step(perm[lo:min(lo+s.batch, n)], eps, noisy)
 			if !ok {
@@ -317,6 +319,7 @@ type chainState struct {
 	alpha   float64
 	lambda  float64
 	started bool // V holds a first estimate
+	frozen  bool // V no longer adapts
 	noise   *vec.Normals
 	buf     [noiseBlock]float64
 
@@ -455,6 +458,9 @@ func (st *chainState) accumulate(g []float64, c, s float64) {
 		return
 	}
 	a, a1 := st.alpha, 1-st.alpha
+	if st.frozen {
+		a, a1 = 1, 0
+	}
 	for i, gi := range g {
 		m := c * gi
 		v[i] = a*v[i] + a1*m*m
@@ -533,9 +539,12 @@ func (st *chainState) updateFused(h, sd, s, c float64) (prior, z float64) {
 	a, a1 := st.alpha, 1-st.alpha
 	if st.v != nil {
 		v = st.v[:len(th)]
-		if !st.started {
+		switch {
+		case !st.started:
 			a, a1 = 0, 1 // V starts at ḡ²
 			st.started = true
+		case st.frozen:
+			a, a1 = 1, 0
 		}
 	}
 	lam := st.lambda

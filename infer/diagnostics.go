@@ -402,23 +402,41 @@ const (
 )
 
 // chainsMixed reports whether the chains' draws (chain → draws) pass the
-// samplers' stopping rule in function space: at up to mixedRows training
-// rows spread evenly over the data, each draw's log-likelihood of the row,
-// log p(y_n | x_n, θ), is one scalar, and over those scalars the largest
-// rank-normalised split-R̂ must be below mixedRhat and the median bulk ESS
-// at least target. The log-likelihood of a row is what every Problem can
-// evaluate (NegLogLik without a gradient), it moves with the prediction at
-// x_n, and the rank normalisation makes R̂ and ESS the same for any
-// increasing function of it (the probability of the true class, say). The
-// median, not the minimum, is held to the target: among hundreds of rows a
-// few whose outcome is certain under every draw have ranks made of noise.
+// samplers' stopping rule in function space: the largest rank-normalised
+// split-R̂ below mixedRhat and the median bulk ESS at least target, over
+// scalars at up to mixedRows training rows spread evenly over the data.
+// When the Problem has its Inputs they are Diagnose's scalars at the rows
+// the fit summary diagnoses (a class probability, a predictive location),
+// so a run stops on the statistics it then reports. Otherwise each draw's
+// log-likelihood of the row, log p(y_n | x_n, θ), which every Problem can
+// evaluate and which moves with the prediction at x_n. The median, not
+// the minimum, is held to the target: among hundreds of outputs a few
+// that are certain under every draw have ranks made of noise. With fewer
+// than 4 draws per chain, or nothing that varies, there is nothing to
+// wait for.
 func chainsMixed(ctx context.Context, p *Problem, chains [][][]float64, target float64) (bool, error) {
+	if p.Inputs != nil && p.Predict != nil {
+		rows, cols := p.Inputs.Dims()
+		n := min(rows, mixedRows)
+		sub := mat.NewDense(n, cols, nil)
+		for i := range n {
+			sub.SetRow(i, p.Inputs.RawRowView(i*rows/n))
+		}
+		d, err := Diagnose(ctx, &Samples{dim: p.Dim, chains: chains}, p, sub)
+		if err != nil {
+			return false, err
+		}
+		if math.IsNaN(d.MaxRhat) {
+			return true, nil
+		}
+		return d.MaxRhat < mixedRhat && d.MedianESS >= target, nil
+	}
 	n := len(chains[0])
 	for _, c := range chains {
 		n = min(n, len(c))
 	}
 	if n < 4 {
-		return false, nil
+		return true, nil
 	}
 	rows := min(p.N, mixedRows)
 	vals := make([][]float64, rows) // row → draws, chain after chain
