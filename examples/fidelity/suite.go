@@ -107,6 +107,8 @@ var variants = []string{
 	"laplace(subset: all, hessian: kron)",
 	"laplace(subset: all, hessian: full)",
 	"laplace(predictive: nn)",
+	"laplace(link_approx: probit)",
+	"laplace(prior_precision: optimize)",
 	"ensemble(kind: plain)",
 	"ensemble(kind: anchored)",
 	"vi(rank: 4)",
