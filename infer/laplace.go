@@ -73,7 +73,8 @@ type Laplace struct {
 
 	// The settings of the inner MAP fit when Method is nil; see MAP.
 	// Epochs 0 is MAP's 200, or enough for laplaceMinSteps steps on
-	// small data.
+	// small data; Batch 0 is the whole training set up to
+	// laplaceFullBatch rows, MAP's 128 above.
 	Epochs int     `bl:"epochs,pos"`
 	LR     float64 `bl:"lr,pos"`
 	Batch  int     `bl:"batch,pos"`
@@ -168,6 +169,14 @@ func (l Laplace) CapEpochs(n int) Method {
 // small nets short of it (mcycle's test NLL 3.2% above the exact
 // posterior's; 0.7% after 2000 steps, and no better after 5000).
 const laplaceMinSteps = 2000
+
+// laplaceFullBatch is the largest training set on which the default inner
+// fit takes full-batch steps. Minibatch Adam at a constant rate jitters
+// around the mode instead of reaching it, and the Laplace approximation
+// is of the mode: on breast_cancer (398 rows) batches of 128 left the
+// agreement with the exact posterior at 0.994 and the TV at 0.014, full
+// batches 1 and 0.011.
+const laplaceFullBatch = 1024
 
 // laplaceEpochs is the default inner fit's length: MAP's 200 epochs, or
 // more on small data so that it takes at least laplaceMinSteps steps.
@@ -323,6 +332,9 @@ func (l Laplace) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observ
 			return nil, fmt.Errorf("laplace: %w", err)
 		}
 		return nil, err
+	}
+	if l.Method == nil && l.Batch == 0 && p.N <= laplaceFullBatch {
+		l.Batch = max(1, p.N)
 	}
 	if l.Method == nil && l.Epochs == 0 {
 		l.Epochs = laplaceEpochs(p.N, l.Batch)
