@@ -48,7 +48,7 @@ var backends = []backend{
 	{"sgld", "sgld(epochs: {epochs}, batch: {batch}, chains: 4)", "sgld", true},
 	{"psgld", "psgld(epochs: {epochs}, batch: {batch}, chains: 4)", "psgld", true},
 	{"csgmcmc", "csgmcmc(epochs: {epochs}, batch: {batch}, chains: 4, cycles: 2)", "csgmcmc", true},
-	{"ensemble", "ensemble(members: 5, method: map(epochs: {epochs}, batch: {batch}, lr: {lr}))", "ensemble", true},
+	{"ensemble", "ensemble(members: 5, kind: plain, method: map(epochs: {epochs}, batch: {batch}, lr: {lr}))", "ensemble", true},
 	{"laplace", "laplace(epochs: {epochs}, batch: {batch}, lr: {lr})", "laplace", true},
 }
 
