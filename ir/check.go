@@ -14,6 +14,12 @@ import (
 type Config struct {
 	// Methods lists the inference backends `fit ... using NAME(...)` may name.
 	Methods []string
+	// Settings, when non-nil, validates a method's settings as `run` would
+	// before anything runs (the registry of backends lives above ir, so it
+	// comes in here as go/types takes an Importer). It returns "" when they
+	// are valid, else a message and the index of the offending setting in
+	// args (-1 when no one setting is at fault).
+	Settings func(method string, args []Arg) (index int, msg string)
 }
 
 // Scope holds the names a session has bound, so a REPL can check one entry
@@ -624,6 +630,16 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 	}
 	data := c.dataExpr(e.Data)
 	method, args, okM := c.methodCall(e.Method)
+	if okM && c.cfg.Settings != nil {
+		if i, msg := c.cfg.Settings(method.Name, args); msg != "" {
+			sp := method.Sp
+			if i >= 0 && i < len(args) {
+				sp = args[i].Span
+			}
+			c.errorf(sp, source.Type, "%s", msg)
+			okM = false
+		}
+	}
 	if !ok || data == nil || !okM {
 		return nil
 	}

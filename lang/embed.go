@@ -35,7 +35,7 @@ func Compile(filename string, src []byte, data ...string) (*Program, error) {
 	for _, d := range data {
 		scope.Bind(d, ir.DataT)
 	}
-	prog, err := ir.Check(f, scope, &ir.Config{Methods: infer.Builtins().Names()})
+	prog, err := ir.Check(f, scope, checkConfig(infer.Builtins()))
 	if err != nil {
 		return nil, err
 	}
