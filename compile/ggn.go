@@ -68,7 +68,10 @@ type ggnWork struct {
 	sink  int         // what ggnReverse collects besides dst
 	jac   []float64   // sinkRows: per-example gradient rows
 	jacLd int         // sinkRows: stride between examples' rows in jac
-	kronG [][]float64 // sinkKron: per dense node, its Out x Out factor (nil: skip)
+	kronG [][]float64 // sinkKron: per dense node, its Out x Out factor; sinkLayer: its ∂f/∂s rows (nil: skip)
+	lOut  int         // sinkLayer: the output column of the pass, and the outputs' width
+	lW    int
+	rest  []float64   // sinkLayer: rows x lW x len(RestParams)
 	kron  []KronLayer // the program's KronLayers, found once
 	jrow  []float64   // GGN: the rows of one pass, rows x Dim
 }
@@ -241,13 +244,17 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 		}
 		switch n.op {
 		case ir.OpParam:
-			if dst != nil || rows {
+			if dst != nil || rows || w.sink == sinkLayer {
 				floats.Add(w.pg[n.w][:len(g)], g)
 			}
 		case ir.OpDense:
 			switch w.sink {
 			case sinkRows:
 				m.denseRows(w, n, g, b)
+			case sinkLayer:
+				if f := w.kronG[i]; f != nil {
+					m.layerRows(w, f, g, n.width, b)
+				}
 			case sinkKron:
 				if f := w.kronG[i]; f != nil {
 					m.gemm(true, false, n.width, n.width, b, 1, g, n.width, g, n.width, 1, f, n.width)
@@ -297,8 +304,11 @@ func (m *Machine) ggnReverse(w *ggnWork, dst, theta []float64, stop, b int) {
 			}
 		}
 	}
-	if rows {
+	switch w.sink {
+	case sinkRows:
 		m.paramRows(w, b)
+	case sinkLayer:
+		m.restRows(w, b)
 	}
 	if dst == nil {
 		return

@@ -24,9 +24,10 @@ import (
 
 // What ggnReverse collects besides the diagonal.
 const (
-	sinkNone = iota
-	sinkRows // per-example gradient rows into w.jac
-	sinkKron // per dense node, Σ_r δ_r δ_rᵀ into w.kronG
+	sinkNone  = iota
+	sinkRows  // per-example gradient rows into w.jac
+	sinkKron  // per dense node, Σ_r δ_r δ_rᵀ into w.kronG
+	sinkLayer // per dense node, its output's gradient rows into w.kronG; params' into w.rest
 )
 
 // denseRows adds the per-example gradient of dense node n's weight and bias
@@ -202,5 +203,117 @@ func (m *Machine) KronFactors(a, g [][]float64, theta []float64, x *mat.Dense) {
 		if m.ggnSeed(w, k, b) {
 			m.ggnReverse(w, nil, theta, -1, b)
 		}
+	}
+}
+
+// RestParams returns the θ indices of the parameters outside dense layers
+// (the params read as rows), in the order LayerJacobians writes them.
+func (p *Program) RestParams() []int {
+	var idx []int
+	for _, q := range p.params {
+		if q.scalar {
+			for j := range q.size {
+				idx = append(idx, q.off+j)
+			}
+		}
+	}
+	return idx
+}
+
+// LayerJacobians writes, for the rows of x at theta, the parts the
+// Jacobian of the outputs (those of Outputs, W of them) is made of, without
+// forming it: for each layer l of KronLayers, its input a_r into a[l]
+// (rows x In) and the Jacobian of the outputs in the layer's output s_r,
+// ∂f_rk/∂s_r, into js[l] (rows x W x Out). The Jacobian in the weight
+// W[i, c] is then a_ri·js[l][r, k, c] and in the bias js[l][r, k, c]. The
+// Jacobian in the parameters RestParams lists goes into rest (rows x W x
+// len(RestParams)). A nil a[l] or js[l] is skipped. It costs what Jacobian
+// costs in passes, but writes Σ_l (In + W·Out) numbers per row instead of
+// W·Dim, which is what a Kronecker-factored or diagonal posterior's
+// functional variance needs. A steady-state call allocates nothing.
+func (m *Machine) LayerJacobians(a, js [][]float64, rest []float64, theta []float64, x *mat.Dense) {
+	p := m.p
+	w0 := m.curvature()
+	if w0.kron == nil {
+		w0.kron = p.KronLayers()
+	}
+	ls := w0.kron
+	if len(a) != len(ls) || len(js) != len(ls) {
+		panic(fmt.Sprintf("compile: LayerJacobians: %d inputs and %d Jacobians for %d layers", len(a), len(js), len(ls)))
+	}
+	w, b := m.ggnSetup("LayerJacobians", theta, x)
+	o := p.lik.args[0]
+	wd := p.nodes[o].width
+	nRest := 0
+	for _, q := range p.params {
+		if q.scalar {
+			nRest += q.size
+		}
+	}
+	if len(rest) != b*wd*nRest {
+		panic(fmt.Sprintf("compile: LayerJacobians: rest has length %d, want %d x %d x %d", len(rest), b, wd, nRest))
+	}
+	if len(w.kronG) != len(p.nodes) {
+		w.kronG = make([][]float64, len(p.nodes))
+	}
+	for l, ly := range ls {
+		if a[l] != nil {
+			if len(a[l]) != b*ly.In {
+				panic(fmt.Sprintf("compile: LayerJacobians: a[%d] has length %d, want %d", l, len(a[l]), b*ly.In))
+			}
+			copy(a[l], w.val[p.nodes[ly.Node].a][:b*ly.In])
+		}
+		if js[l] != nil {
+			if len(js[l]) != b*wd*ly.Out {
+				panic(fmt.Sprintf("compile: LayerJacobians: js[%d] has length %d, want %d", l, len(js[l]), b*wd*ly.Out))
+			}
+			clear(js[l])
+		}
+		w.kronG[ly.Node] = js[l]
+	}
+	clear(rest)
+	w.sink, w.lW, w.rest = sinkLayer, wd, rest
+	defer func() {
+		w.sink, w.rest = sinkNone, nil
+		clear(w.kronG)
+	}()
+	if !p.nodes[o].grad {
+		return
+	}
+	for c := range wd {
+		m.clearGGNGrads(w, b)
+		g := w.g[o]
+		for r := range b {
+			g[r*wd+c] = 1
+		}
+		w.lOut = c
+		m.ggnReverse(w, nil, theta, -1, b)
+	}
+}
+
+// layerRows adds a dense node's output gradient (b x out) for the pass's
+// output column to its rows x W x Out block.
+func (m *Machine) layerRows(w *ggnWork, f, g []float64, out, b int) {
+	for r := range b {
+		floats.Add(f[(r*w.lW+w.lOut)*out:(r*w.lW+w.lOut+1)*out], g[r*out:(r+1)*out])
+	}
+}
+
+// restRows moves the per-example gradients of the params read as rows into
+// w.rest at the pass's output column and clears them.
+func (m *Machine) restRows(w *ggnWork, b int) {
+	nRest := len(w.rest) / max(1, b*w.lW)
+	pos := 0
+	for k, q := range m.p.params {
+		if !q.scalar {
+			continue
+		}
+		pg := w.pg[k][:b*q.size]
+		for r := range b {
+			dst := w.rest[(r*w.lW+w.lOut)*nRest+pos:]
+			floats.Add(dst[:q.size], pg[r*q.size:(r+1)*q.size])
+		}
+		clear(pg)
+		pos += q.size
 	}
 }

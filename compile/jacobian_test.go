@@ -133,15 +133,70 @@ func TestJacobianAllocs(t *testing.T) {
 	for l, ly := range ls {
 		a[l], g[l] = make([]float64, ly.In*ly.In), make([]float64, ly.Out*ly.Out)
 	}
+	la, lj := make([][]float64, len(ls)), make([][]float64, len(ls))
+	for l, ly := range ls {
+		la[l], lj[l] = make([]float64, 16*ly.In), make([]float64, 16*3*ly.Out)
+	}
 	calls := map[string]func(){
-		"Jacobian":    func() { m.Jacobian(jac, theta, x) },
-		"GGN":         func() { m.GGN(ggn, theta, x) },
-		"KronFactors": func() { m.KronFactors(a, g, theta, x) },
+		"LayerJacobians": func() { m.LayerJacobians(la, lj, nil, theta, x) },
+		"Jacobian":       func() { m.Jacobian(jac, theta, x) },
+		"GGN":            func() { m.GGN(ggn, theta, x) },
+		"KronFactors":    func() { m.KronFactors(a, g, theta, x) },
 	}
 	for name, f := range calls {
 		f()
 		if n := testing.AllocsPerRun(10, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
 		}
+	}
+}
+
+// LayerJacobians' parts rebuild the Jacobian: a_i·∂f_k/∂s_c for a weight,
+// ∂f_k/∂s_c for a bias, the rest's own columns.
+func TestLayerJacobians(t *testing.T) {
+	for k, c := range catalog() {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(k), 24))
+			p := mustCompile(t, c.m)
+			theta := randomTheta(p, rng)
+			const rows = 4
+			x, _ := data(c.m, rows, rng)
+			w, d := p.OutputWidth(), p.Dim()
+			m := p.NewMachine()
+			want := make([]float64, rows*w*d)
+			m.Jacobian(want, theta, x)
+			ls, restIdx := p.KronLayers(), p.RestParams()
+			a, js := make([][]float64, len(ls)), make([][]float64, len(ls))
+			for l, ly := range ls {
+				a[l], js[l] = make([]float64, rows*ly.In), make([]float64, rows*w*ly.Out)
+			}
+			rest := make([]float64, rows*w*len(restIdx))
+			for range 2 { // a second call overwrites
+				m.LayerJacobians(a, js, rest, theta, x)
+			}
+			got := make([]float64, rows*w*d)
+			for r := range rows {
+				for o := range w {
+					row := got[(r*w+o)*d : (r*w+o+1)*d]
+					for l, ly := range ls {
+						jr := js[l][(r*w+o)*ly.Out : (r*w+o+1)*ly.Out]
+						for i := range ly.In {
+							for c, v := range jr {
+								row[ly.WOff+i*ly.Out+c] += a[l][r*ly.In+i] * v
+							}
+						}
+						if ly.BOff >= 0 {
+							for c, v := range jr {
+								row[ly.BOff+c] += v
+							}
+						}
+					}
+					for q, j := range restIdx {
+						row[j] += rest[(r*w+o)*len(restIdx)+q]
+					}
+				}
+			}
+			compareGrad(t, "Jacobian from its layer parts", got, want, 1e-12)
+		})
 	}
 }

@@ -104,6 +104,18 @@ type Problem struct {
 	Jacobian    func(dst, theta []float64, x *mat.Dense)
 	OutputWidth int // columns of Outputs: classes, 1 for bernoulli and regression
 
+	// LayerJacobians is the Jacobian of Jacobian in parts, for posteriors
+	// whose covariance is per layer (kron, diag): per layer l of
+	// KronLayers it writes the layer's input at each row of x into a[l]
+	// (rows x In) and the Jacobian of the outputs in the layer's output
+	// into js[l] (rows x OutputWidth x Out); the Jacobian in a weight
+	// W[i, c] is a_i·js[k, c], in a bias js[k, c]. The Jacobian in the
+	// coordinates RestParams lists (those outside dense layers) goes into
+	// rest (rows x OutputWidth x len(RestParams)). Nil when the model
+	// cannot offer it.
+	LayerJacobians func(a, js [][]float64, rest []float64, theta []float64, x *mat.Dense)
+	RestParams     []int
+
 	// Tensors lists the parameter tensors (a layer's weight, its bias, a
 	// param) as ranges of θ; per-layer prior precisions are tuned per
 	// tensor. Nil means one group.

@@ -44,6 +44,9 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 	if p.Dim != d {
 		return nil, fmt.Errorf("laplace: posterior over %d parameters, model has %d", d, p.Dim)
 	}
+	if lay := q.layerPlan(p); lay != nil {
+		return q.functionalCovLayers(ctx, p, x, lay)
+	}
 	cov := make([]float64, n*w*w)
 	chunk := max(1, min(256, glmBudget/(w*d)))
 	jac := make([]float64, chunk*w*d)
@@ -328,4 +331,187 @@ func sqrtFactor(l, c []float64, w int) {
 			}
 		}
 	}
+}
+
+// layerPlan says how the posterior's parts sit in the model's dense layers,
+// when they all do: each Kronecker block is a layer's weight or bias, and
+// every coordinate with a diagonal part is in a layer or in RestParams.
+// Then the functional covariance needs only the layers' inputs and the
+// Jacobians in their outputs (Problem.LayerJacobians), not the W x Dim
+// Jacobian of every row. It returns nil otherwise.
+type layerPlan struct {
+	blockLayer []int  // per Kronecker block: its layer
+	blockBias  []bool // per Kronecker block: the layer's bias, not its weight
+	diag       bool   // a diagonal part to add
+}
+
+func (q *LaplacePosterior) layerPlan(p *Problem) *layerPlan {
+	if q.Factor != nil || p.LayerJacobians == nil || len(p.KronLayers) == 0 {
+		return nil
+	}
+	d := len(q.Mean)
+	inLayer := make([]bool, d)
+	for _, ly := range p.KronLayers {
+		for j := ly.WOff; j < ly.WOff+ly.In*ly.Out && j < d; j++ {
+			inLayer[j] = true
+		}
+		if ly.BOff >= 0 {
+			for j := ly.BOff; j < ly.BOff+ly.Out && j < d; j++ {
+				inLayer[j] = true
+			}
+		}
+	}
+	for _, j := range p.RestParams {
+		if j >= 0 && j < d {
+			inLayer[j] = true
+		}
+	}
+	plan := &layerPlan{}
+	for j, s := range q.Std {
+		if s != 0 {
+			if !inLayer[j] {
+				return nil
+			}
+			plan.diag = true
+		}
+	}
+	for _, b := range q.Kron {
+		found := false
+		for l, ly := range p.KronLayers {
+			switch {
+			case b.Off == ly.WOff && b.In == ly.In && b.Out == ly.Out:
+				plan.blockLayer, plan.blockBias = append(plan.blockLayer, l), append(plan.blockBias, false)
+				found = true
+			case b.Off == ly.BOff && b.In == 1 && b.Out == ly.Out:
+				plan.blockLayer, plan.blockBias = append(plan.blockLayer, l), append(plan.blockBias, true)
+				found = true
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return plan
+}
+
+// functionalCovLayers is FunctionalCovariance from the layers' parts. For
+// a Kronecker block with u = Q_Aᵀa and v_k = Q_Gᵀ ∂f_k/∂s,
+// J_k H⁻¹ J_k'ᵀ = Σ_ij u_i² v_kj v_k'j / E_ij (u = 1 for a bias); for the
+// diagonal part over a weight, Σ_c ∂f_k/∂s_c ∂f_k'/∂s_c Σ_i a_i² Std_ic².
+// A row costs about Σ_l (In² + W·Out² + In·Out + W²·Out) instead of W·Dim.
+func (q *LaplacePosterior) functionalCovLayers(ctx context.Context, p *Problem, x *mat.Dense, plan *layerPlan) ([]float64, error) {
+	n, cols := x.Dims()
+	w := p.OutputWidth
+	ls := p.KronLayers
+	nRest := len(p.RestParams)
+	chunk := 256
+	a, js := make([][]float64, len(ls)), make([][]float64, len(ls))
+	maxIn, maxOut := 1, 1
+	for l, ly := range ls {
+		a[l], js[l] = make([]float64, chunk*ly.In), make([]float64, chunk*w*ly.Out)
+		maxIn, maxOut = max(maxIn, ly.In), max(maxOut, ly.Out)
+	}
+	rest := make([]float64, chunk*w*nRest)
+	u, e, v := make([]float64, maxIn), make([]float64, maxOut), make([]float64, w*maxOut)
+	restVar := make([]float64, nRest)
+	if q.Std != nil {
+		for t, j := range p.RestParams {
+			restVar[t] = q.Std[j] * q.Std[j]
+		}
+	}
+	cov := make([]float64, n*w*w)
+	for r0 := 0; r0 < n; r0 += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := min(chunk, n-r0)
+		xc := x.Slice(r0, r0+rows, 0, cols).(*mat.Dense)
+		ac, jc := make([][]float64, len(ls)), make([][]float64, len(ls))
+		for l, ly := range ls {
+			ac[l], jc[l] = a[l][:rows*ly.In], js[l][:rows*w*ly.Out]
+		}
+		rc := rest[:rows*w*nRest]
+		p.LayerJacobians(ac, jc, rc, q.Mean, xc)
+		for r := range rows {
+			c := cov[(r0+r)*w*w : (r0+r+1)*w*w]
+			// addWeighted adds Σ_j g_kj g_k'j e_j for the rows g_k of gm (w x m).
+			addWeighted := func(gm []float64, m int, e []float64) {
+				for k := range w {
+					gk := gm[k*m : (k+1)*m]
+					for k2 := k; k2 < w; k2++ {
+						gk2 := gm[k2*m : (k2+1)*m]
+						s := 0.0
+						for j, ej := range e[:m] {
+							s += gk[j] * gk2[j] * ej
+						}
+						c[k*w+k2] += s
+					}
+				}
+			}
+			for bi := range q.Kron {
+				b := &q.Kron[bi]
+				ly := ls[plan.blockLayer[bi]]
+				jr := jc[plan.blockLayer[bi]][r*w*ly.Out : (r+1)*w*ly.Out]
+				// v_k = Q_Gᵀ ∂f_k/∂s: row k of jr times Q_G.
+				vm := v[:w*b.Out]
+				blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: w, Cols: b.Out, Stride: b.Out, Data: jr},
+					blas64.General{Rows: b.Out, Cols: b.Out, Stride: b.Out, Data: b.QG}, 0, blas64.General{Rows: w, Cols: b.Out, Stride: b.Out, Data: vm})
+				ej := e[:b.Out]
+				if plan.blockBias[bi] {
+					for j := range ej {
+						ej[j] = 1 / b.E[j]
+					}
+				} else {
+					ar := ac[plan.blockLayer[bi]][r*ly.In : (r+1)*ly.In]
+					ui := u[:b.In]
+					blas64.Gemv(blas.Trans, 1, blas64.General{Rows: b.In, Cols: b.In, Stride: b.In, Data: b.QA},
+						blas64.Vector{N: b.In, Inc: 1, Data: ar}, 0, blas64.Vector{N: b.In, Inc: 1, Data: ui})
+					clear(ej)
+					for i, uv := range ui {
+						u2 := uv * uv
+						for j, ev := range b.E[i*b.Out : (i+1)*b.Out] {
+							ej[j] += u2 / ev
+						}
+					}
+				}
+				addWeighted(vm, b.Out, ej)
+			}
+			if !plan.diag {
+				continue
+			}
+			for l, ly := range ls {
+				jr := jc[l][r*w*ly.Out : (r+1)*w*ly.Out]
+				ej := e[:ly.Out]
+				clear(ej)
+				ar := ac[l][r*ly.In : (r+1)*ly.In]
+				for i, av := range ar {
+					a2 := av * av
+					for j, sd := range q.Std[ly.WOff+i*ly.Out : ly.WOff+(i+1)*ly.Out] {
+						ej[j] += a2 * sd * sd
+					}
+				}
+				if ly.BOff >= 0 {
+					for j, sd := range q.Std[ly.BOff : ly.BOff+ly.Out] {
+						ej[j] += sd * sd
+					}
+				}
+				addWeighted(jr, ly.Out, ej)
+			}
+			if nRest > 0 {
+				addWeighted(rc[r*w*nRest:(r+1)*w*nRest], nRest, restVar)
+			}
+		}
+	}
+	for r := range n {
+		c := cov[r*w*w : (r+1)*w*w]
+		for k := range w {
+			for k2 := k + 1; k2 < w; k2++ {
+				c[k2*w+k] = c[k*w+k2]
+			}
+		}
+	}
+	return cov, nil
 }

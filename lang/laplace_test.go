@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/stdlib/data"
 	"gonum.org/v1/gonum/mat"
 )
@@ -110,6 +111,63 @@ evaluate [p, q] on d: evidence
 		}
 		if pq.Mean[i] != pp.Mean[i] || pq.Epistemic[i] != pp.Epistemic[i] {
 			t.Errorf("x=%v: loaded posterior predicts mean %g epistemic %g, fitted %g %g", grid.At(i, 0), pq.Mean[i], pq.Epistemic[i], pp.Mean[i], pp.Epistemic[i])
+		}
+	}
+}
+
+// The functional covariance of a Kronecker-factored or diagonal posterior
+// from the layers' parts (Problem.LayerJacobians) equals the one from the
+// whole Jacobian, on a classifier and on a regression with a param outside
+// the dense layers.
+func TestLaplaceLayerFunctionalCovariance(t *testing.T) {
+	for _, c := range []struct{ data, model string }{
+		{`data d = csv("iris.csv", x: [sepal_length .. petal_width], y: species, classes: 3, standardize: true)`,
+			`model net(x: 4) {
+  prior weights ~ normal(0, 1) scaled fan_in
+  prior biases ~ normal(0, 1)
+  h = dense(x, 5) |> tanh
+  y ~ categorical(logits: dense(h, 3))
+}`},
+		{`data d = csv("faithful.csv", x: [eruptions], y: waiting, standardize: true)`,
+			`model net(x: 1) {
+  prior weights ~ normal(0, 1) scaled fan_in
+  prior biases ~ normal(0, 1)
+  param s ~ normal(0, 1)
+  h = dense(x, 4) |> tanh
+  h = dense(h, 3, bias: false) |> tanh
+  y ~ normal(dense(h, 1)[0], softplus(s) + 0.01)
+}`},
+	} {
+		for _, h := range []string{"kron", "diag"} {
+			script := fmt.Sprintf("%s\n%s\nposterior p = fit net on d using laplace(hessian: %s, epochs: 50)\n", c.data, c.model, h)
+			s := NewSession(&Config{Seed: 3, Dir: "../examples/data"})
+			if err := s.Run(context.Background(), "layers.bl", []byte(script)); err != nil {
+				t.Fatal(err)
+			}
+			p := posteriorOf(t, s, "p")
+			lp := p.Posterior.(*infer.LaplacePosterior)
+			rows := 7
+			x := mat.NewDense(rows, p.Model.InputWidth, nil)
+			for i := range rows {
+				for j := range p.Model.InputWidth {
+					x.Set(i, j, float64(i-3)*0.4+0.1*float64(j))
+				}
+			}
+			got, err := lp.FunctionalCovariance(context.Background(), p.problem, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := *p.problem
+			whole.LayerJacobians = nil
+			want, err := lp.FunctionalCovariance(context.Background(), &whole, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-10*max(1, math.Abs(want[i])) {
+					t.Fatalf("%s, %s: entry %d: from the layers %.15g, from the Jacobian %.15g", p.Model.Name, h, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }

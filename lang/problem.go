@@ -39,6 +39,13 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 		},
 	}
 	p.Jacobian = func(dst, theta []float64, x *mat.Dense) { mach.Jacobian(dst, theta, x) }
+	p.LayerJacobians = func(a, js [][]float64, rest []float64, theta []float64, x *mat.Dense) {
+		mach.LayerJacobians(a, js, rest, theta, x)
+	}
+	p.RestParams = prog.RestParams()
+	for _, l := range prog.KronLayers() {
+		p.KronLayers = append(p.KronLayers, infer.KronLayer{In: l.In, Out: l.Out, WOff: l.WOff, BOff: l.BOff})
+	}
 	p.OutputWidth = prog.OutputWidth()
 	for _, q := range m.Params {
 		p.Tensors = append(p.Tensors, infer.Tensor{Name: q.Name, Off: q.Offset, Size: q.Size()})
@@ -72,9 +79,6 @@ func newProblemMachine(prog *compile.Program, x *mat.Dense, y []float64) (*infer
 		p.GGN = func(dst, theta []float64, idx []int) {
 			xb, _ := g.gather(idx)
 			mach.GGN(dst, theta, xb)
-		}
-		for _, l := range prog.KronLayers() {
-			p.KronLayers = append(p.KronLayers, infer.KronLayer{In: l.In, Out: l.Out, WOff: l.WOff, BOff: l.BOff})
 		}
 		p.KronFactors = func(a, gf [][]float64, theta []float64, idx []int) {
 			xb, _ := g.gather(idx)
