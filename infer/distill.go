@@ -188,42 +188,24 @@ func (d Distill) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observ
 	}
 	best := slices.Clone(theta)
 	bestLoss, bestEpoch, epochs := math.Inf(1), 0, 0
-	perm := make([]int, p.N)
-	for i := range perm {
-		perm[i] = i
-	}
-	batch := min(d.Batch, p.N)
-	start := time.Now()
-	for epoch := 1; epoch <= d.Epochs; epoch++ {
+	l := newLoop(name, d.Epochs, d.Batch, p.N)
+	// The student is judged by its loss over every row after each epoch:
+	// the best epoch's θ is kept and patience ends the fit.
+	l.report = func(epoch int, _ float64) (float64, bool, error) {
 		epochs = epoch
-		shuffle(perm, rng)
-		step := 0
-		for lo := 0; lo < p.N; lo += batch {
-			step++
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			loss, bad := st.step(perm[lo:min(lo+batch, p.N)])
-			if !isFinite(loss) {
-				return nil, &DivergenceError{Method: name, Epoch: epoch, Step: step, Value: loss}
-			}
-			if bad != 0 {
-				return nil, &DivergenceError{Method: name, Epoch: epoch, Step: step, Value: bad, Grad: true}
-			}
-		}
-		loss := st.trainLoss(perm, batch)
+		loss := st.trainLoss(l.perm, l.batch)
 		if !isFinite(loss) {
-			return nil, &DivergenceError{Method: name, Epoch: epoch, Step: step, Value: loss}
-		}
-		if obs != nil {
-			obs(Progress{Method: name, Epoch: epoch, Epochs: d.Epochs, Loss: loss, Elapsed: time.Since(start)})
+			return loss, true, &DivergenceError{Method: name, Epoch: epoch, Step: (p.N + l.batch - 1) / l.batch, Value: loss}
 		}
 		if loss < bestLoss {
 			bestLoss, bestEpoch = loss, epoch
 			copy(best, theta)
-		} else if epoch-bestEpoch >= d.Patience {
-			break
+			return loss, false, nil
 		}
+		return loss, epoch-bestEpoch >= d.Patience, nil
+	}
+	if err := l.run(ctx, rng, obs, st.step); err != nil {
+		return nil, err
 	}
 	s := &Student{Theta: best, Form: d.Form, Report: DistillReport{
 		Teacher: d.Teacher.Method(), Draws: draws, Epochs: epochs, BestEpoch: bestEpoch,

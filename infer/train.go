@@ -9,24 +9,35 @@ import (
 	"time"
 )
 
-// loop is the minibatch driver shared by the gradient backends. Each epoch
-// it shuffles the training rows with rng (reusing one index slice), walks
-// them in minibatches of at most batch rows, calls step on each, checks ctx
-// between steps and reports the epoch's mean per-example objective to obs.
+// loop is the minibatch driver shared by the gradient backends, SWAG's
+// collecting phase and distillation. Each epoch it shuffles the training
+// rows with rng (reusing one index slice) and walks them in minibatches of
+// at most batch rows, or, with iid set, takes ⌈n/batch⌉ steps on batch rows
+// drawn with replacement; it calls step on each, checks ctx between steps
+// and reports the epoch's mean per-example objective to obs.
 type loop struct {
 	method string
 	epochs int
 	batch  int
 	n      int
 	perm   []int
+	// iid: rows drawn with replacement, as constant-rate SGD read as
+	// inference assumes (Mandt et al. 2017, A1): reshuffled epochs make the
+	// noise of an epoch sum to zero.
+	iid bool
 
 	// Optional hooks, nil for a plain fit. startEpoch runs before the
 	// epoch's first step (SWAG sets the scheduled learning rate there).
-	// endEpoch runs after its last step (steps of them) and before the
-	// progress report (SWAG collects the iterate there); an error from it
-	// stops the fit.
+	// afterStep runs after each step (SWAG's per-step collection). endEpoch
+	// runs after its last step (steps of them) and before the progress
+	// report (SWAG collects the iterate there). An error from either stops
+	// the fit. report replaces the reported loss by what it returns and
+	// ends the fit after this epoch when stop is set (distillation reports
+	// its loss over every row and stops on patience).
 	startEpoch func(epoch int)
+	afterStep  func(epoch, step int) error
 	endEpoch   func(epoch, steps int) error
+	report     func(epoch int, loss float64) (reported float64, stop bool, err error)
 }
 
 func newLoop(method string, epochs, batch, n int) *loop {
@@ -53,19 +64,29 @@ func (l *loop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepF
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	steps := (l.n + l.batch - 1) / l.batch
 	for epoch := 1; epoch <= l.epochs; epoch++ {
-		shuffle(l.perm, rng)
+		if !l.iid {
+			shuffle(l.perm, rng)
+		}
 		if l.startEpoch != nil {
 			l.startEpoch(epoch)
 		}
-		sum := 0.0
-		k := 0
-		for lo := 0; lo < l.n; lo += l.batch {
-			k++
+		sum, rows := 0.0, 0
+		for k := 1; k <= steps; k++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			idx := l.perm[lo:min(lo+l.batch, l.n)]
+			var idx []int
+			if l.iid {
+				idx = l.perm[:l.batch]
+				for i := range idx {
+					idx[i] = rng.IntN(l.n)
+				}
+			} else {
+				lo := (k - 1) * l.batch
+				idx = l.perm[lo:min(lo+l.batch, l.n)]
+			}
 			loss, badGrad := step(idx)
 			if !isFinite(loss) {
 				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: loss}
@@ -74,15 +95,30 @@ func (l *loop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepF
 				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: badGrad, Grad: true}
 			}
 			sum += loss * float64(len(idx))
+			rows += len(idx)
+			if l.afterStep != nil {
+				if err := l.afterStep(epoch, k); err != nil {
+					return err
+				}
+			}
 		}
 		if l.endEpoch != nil {
-			if err := l.endEpoch(epoch, k); err != nil {
+			if err := l.endEpoch(epoch, steps); err != nil {
+				return err
+			}
+		}
+		loss, stop := sum/float64(rows), false
+		if l.report != nil {
+			var err error
+			if loss, stop, err = l.report(epoch, loss); err != nil {
 				return err
 			}
 		}
 		if obs != nil {
-			obs(Progress{Method: l.method, Epoch: epoch, Epochs: l.epochs,
-				Loss: sum / float64(l.n), Elapsed: time.Since(start)})
+			obs(Progress{Method: l.method, Epoch: epoch, Epochs: l.epochs, Loss: loss, Elapsed: time.Since(start)})
+		}
+		if stop {
+			return nil
 		}
 	}
 	return nil
