@@ -262,7 +262,7 @@ func TestAdapterMatchesMergedWeights(t *testing.T) {
 	}
 }
 
-// ALGORITHMS.md §4 sanity: with R = 0 (LoRA: B = 0) the adapted layer
+// docs/algorithms.md §4 sanity: with R = 0 (LoRA: B = 0) the adapted layer
 // returns exactly the frozen layer's output; with R = I/s at full rank a
 // LoRA-XS layer returns x·2W + b.
 func TestAdapterAtZero(t *testing.T) {
@@ -318,7 +318,7 @@ func TestAdapterAtZero(t *testing.T) {
 	}
 }
 
-// ALGORITHMS.md §7 sanity (iii) for adapters: for a fixed input the output
+// docs/algorithms.md §7 sanity (iii) for adapters: for a fixed input the output
 // under local reparameterisation has the mean and variance of the output
 // under direct sampling of the adapter's parameters.
 func TestAdapterLRTMoments(t *testing.T) {

@@ -235,7 +235,7 @@ func (p *Program) lrtDenseCoord(j int) bool {
 	return false
 }
 
-// ALGORITHMS.md §7 sanity (iii): for a fixed input the output of a two-layer
+// docs/algorithms.md §7 sanity (iii): for a fixed input the output of a two-layer
 // network under local reparameterisation has the mean and variance of the
 // output under direct weight sampling (per example the two are equal in
 // distribution).

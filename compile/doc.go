@@ -71,7 +71,7 @@
 // input's gradient is never computed.
 //
 // Variational calls. VarNegLogLik samples every dense layer's
-// pre-activations by local reparameterisation (ALGORITHMS.md §7): one ζ per
+// pre-activations by local reparameterisation (docs/algorithms.md §7): one ζ per
 // example and unit, σ² of the weights computed once per call into a
 // workspace, and the A⊙A, sqrt(δ) and ζ of each layer kept for the backward
 // pass. Parameters read as rows are sampled once per call.

@@ -10,7 +10,7 @@ import (
 )
 
 // This file holds the per-example curvature a Laplace approximation over
-// every parameter needs (ALGORITHMS.md §12), on the backward passes of
+// every parameter needs (docs/algorithms.md §12), on the backward passes of
 // ggn.go: the Jacobian of the network outputs at given inputs (the
 // linearised predictive's J Σ Jᵀ), the full GGN as a sum of outer products
 // of per-example gradient rows, and the Kronecker factors of K-FAC.

@@ -7,7 +7,7 @@ import (
 )
 
 // The output capability: the network's raw outputs and the gradient of an
-// arbitrary loss on them. A distilled student (ALGORITHMS.md §6) reads a
+// arbitrary loss on them. A distilled student (docs/algorithms.md §6) reads a
 // classifier's logits as Dirichlet concentrations or soft-label scores, a
 // loss the likelihood knows nothing about, so training needs "forward to
 // the output node, then backpropagate from a given gradient on it".

@@ -15,7 +15,7 @@ import (
 )
 
 // Distill trains a student network to stand in for a teacher posterior
-// (evidential knowledge distillation, ALGORITHMS.md §6), so that one forward
+// (evidential knowledge distillation, docs/algorithms.md §6), so that one forward
 // pass replaces the teacher's S-draw predictive. It is a Method over the
 // student's Problem, which must offer OutputGrad; the teacher comes in the
 // Teacher fields. The result is a *Student.

@@ -42,7 +42,7 @@
 //
 // Distill (NewDistill("dirichlet" | "softmax", args)) trains one network,
 // the student, to stand in for a classification posterior, the teacher
-// (ALGORITHMS.md §6). It is a Method over the student's Problem, which must
+// (docs/algorithms.md §6). It is a Method over the student's Problem, which must
 // offer the OutputGrad capability; it streams the teacher's draws through
 // the teacher's Problem.Predict in bounded row chunks, reduces them to N x K
 // statistics, and fits the student by Adam with early stopping on the

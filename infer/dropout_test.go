@@ -130,7 +130,7 @@ func TestMCDropoutRateZeroIsMAP(t *testing.T) {
 // A draw keeps each input unit's weights with probability 1-p, scaled by
 // 1/(1-p), or zeroes them; over draws the linear prediction xᵀw has the
 // mean of the undropped model and variance (p/(1-p))Σ w_i²x_i²
-// (ALGORITHMS.md §16: 0.222222 for w = (1, −2), x = (1, 0.5), p = 0.1).
+// (docs/algorithms.md §16: 0.222222 for w = (1, −2), x = (1, 0.5), p = 0.1).
 func TestDropoutPosteriorDraws(t *testing.T) {
 	const rate, s = 0.1, 200000
 	w := []float64{1, -2, 0.7} // the last coordinate is a bias, never dropped

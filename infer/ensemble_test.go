@@ -304,7 +304,7 @@ func TestEnsembleCapEpochs(t *testing.T) {
 	}
 }
 
-// Three plain MAP members of the conjugate problem of ALGORITHMS.md §3
+// Three plain MAP members of the conjugate problem of docs/algorithms.md §3
 // find its one mode, 50/57; on a network's non-convex loss they would not.
 // Anchored members (the default) would be draws from its posterior.
 func ExampleEnsemble() {
@@ -374,7 +374,7 @@ func anchorable(x *mat.Dense, y []float64, noiseVar, priorVar float64) (*infer.P
 }
 
 // For a linear-Gaussian model anchored members with perturbed targets are
-// exact posterior draws (ALGORITHMS.md §13): on §3's data their mean and
+// exact posterior draws (docs/algorithms.md §13): on §3's data their mean and
 // variance are 50/57 and 1/57 to within sampling error, and with anchors
 // alone the variance is 1/57², as the closed form θ_j = (θ_anc,j +
 // xᵀỹ_j/σ²)/57 says.

@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// SGLD on the conjugate problem of ALGORITHMS.md §3 samples the exact
+// SGLD on the conjugate problem of docs/algorithms.md §3 samples the exact
 // posterior N(50/57, 1/57): four chains, the second half of each kept and
 // thinned to at most 2000 states.
 func ExampleSGLD() {

@@ -10,7 +10,7 @@ import (
 )
 
 // Laplace is the Laplace approximation around a MAP fit, in the sense of
-// laplace-torch (Daxberger et al. 2021; ALGORITHMS.md §12): the posterior
+// laplace-torch (Daxberger et al. 2021; docs/algorithms.md §12): the posterior
 // is the Gaussian N(θ_MAP, H⁻¹) whose precision H is the curvature of the
 // negative log joint at the mode. It returns a *LaplacePosterior. Training
 // is a point fit, and the uncertainty comes afterwards from one pass of

@@ -36,7 +36,7 @@ func outputProblem(classes int, theta []float64) *Problem {
 	}
 }
 
-// The probit sanity values of ALGORITHMS.md §12.
+// The probit sanity values of docs/algorithms.md §12.
 func TestLaplaceProbit(t *testing.T) {
 	x := mat.NewDense(1, 1, nil)
 	for _, c := range []struct {

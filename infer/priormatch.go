@@ -16,7 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// GP-matched priors (ALGORITHMS.md §5; Sendera, Sorkhei, Kuśmierczyk, UAI
+// GP-matched priors (docs/algorithms.md §5; Sendera, Sorkhei, Kuśmierczyk, UAI
 // 2025). MatchPrior fits the hyperparameters of a network's prior, one
 // scale per parameter tensor and the coefficients of learnable
 // activations, so that the network's prior over its output at measurement

@@ -8,7 +8,7 @@ import (
 
 // Samples is a posterior held as the stored states of one or more Markov
 // chains, as SGLD, PSGLD and CSGMCMC produce: a finite posterior whose
-// predictive is the average over its states (ALGORITHMS.md §1). It keeps
+// predictive is the average over its states (docs/algorithms.md §1). It keeps
 // the chains apart, because convergence diagnostics (Diagnose) compare
 // them.
 type Samples struct {

@@ -21,7 +21,7 @@ import (
 // so the drift and the injected noise have the right relative size
 // whatever N and B are; a mean-loss implementation that steps by ε/2 on
 // Ũ/N with noise of variance ε would sample a posterior with N times its
-// variance (ALGORITHMS.md §8). T is Temperature: 1 samples the posterior, T < 1 the
+// variance (docs/algorithms.md §8). T is Temperature: 1 samples the posterior, T < 1 the
 // sharper p(θ|D)^(1/T).
 //
 // The step size follows ε_t = LR·(1 + t/b)^(−γ), t = 0, 1, ... counting

@@ -18,7 +18,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// stdNormal is the fake problem of ALGORITHMS.md §8 sanity test (i), d
+// stdNormal is the fake problem of docs/algorithms.md §8 sanity test (i), d
 // independent coordinates of U(θ) = |θ|²/2 (a N(0, I) target) with exact
 // gradients: the likelihood is empty and the prior is the target, so every
 // step sees the whole potential.
@@ -66,7 +66,7 @@ func pooledVar(s *infer.Samples) float64 {
 	return sum / float64(n)
 }
 
-// ALGORITHMS.md §8 sanity test (i): with exact gradients and a constant
+// docs/algorithms.md §8 sanity test (i): with exact gradients and a constant
 // step ε, SGLD on N(0, 1) is the AR(1) chain θ' = (1−ε/2)θ + √ε·ξ, whose
 // stationary variance is 1/(1−ε/4), not 1: the discretisation bias that a
 // decaying step removes. The variance is within 2% (and, pooled over 64
@@ -97,7 +97,7 @@ func TestSGLDTemperature(t *testing.T) {
 	}
 }
 
-// ALGORITHMS.md §8 sanity test (ii): on the conjugate 1-D problem SGLD's
+// docs/algorithms.md §8 sanity test (ii): on the conjugate 1-D problem SGLD's
 // samples have the exact posterior mean 50/57 = 0.877193 and variance
 // 1/57 = 0.017544. With ε = 10⁻³ the chain's autocorrelation time is
 // about 70 steps, so 4 chains of 30 000 kept steps give about 1 700

@@ -16,7 +16,7 @@ import (
 // Student forms: what a distilled network's outputs z mean.
 const (
 	// FormDirichlet: z are the concentrations α = softplus(z) + 1 of a
-	// Dirichlet over the class probabilities (ALGORITHMS.md §6).
+	// Dirichlet over the class probabilities (docs/algorithms.md §6).
 	FormDirichlet = "dirichlet"
 	// FormSoftmax: z are logits, softmax(z) the class probabilities.
 	FormSoftmax = "softmax"

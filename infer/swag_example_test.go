@@ -10,7 +10,7 @@ import (
 	"github.com/bayesl/bayesl/infer/infertest"
 )
 
-// SWAG on the conjugate problem of ALGORITHMS.md §3 with the paper's fixed
+// SWAG on the conjugate problem of docs/algorithms.md §3 with the paper's fixed
 // schedule (swa_lr given, collect_every 1): SGD with momentum runs 150
 // epochs at a decaying rate, then collects one iterate per epoch for 150
 // more. The gradient is linear, so the SWA mean of the iterates is

@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// ALGORITHMS.md §3 sanity test 1: θ = 1..5 with K = 3 give θ̄ = 3,
+// docs/algorithms.md §3 sanity test 1: θ = 1..5 with K = 3 give θ̄ = 3,
 // θ²‾ = 11, var = 2 and the last three deviations [1, 1.5, 2], each from
 // the mean after its own update. A second coordinate shifted by 1e9 has the
 // same variance; the textbook θ²‾ − θ̄² loses it to cancellation there,
@@ -129,7 +129,7 @@ func TestSWASchedule(t *testing.T) {
 	}
 }
 
-// ALGORITHMS.md §3 sanity test 2: with fixed θ̄, var and D̂, 20000 draws
+// docs/algorithms.md §3 sanity test 2: with fixed θ̄, var and D̂, 20000 draws
 // have the covariance scale·(diag(var) + D̂D̂ᵀ/(K−1)) within 4 Monte-Carlo
 // standard errors in every entry, and the quadratic form
 // (θ̃−θ̄)ᵀΣ⁻¹(θ̃−θ̄) follows χ²_d (Kolmogorov-Smirnov at the 0.1% level).

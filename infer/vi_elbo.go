@@ -13,7 +13,7 @@ import (
 func elboDraws(epochs, samples int) int { return min(16, max(2, epochs*samples/10)) }
 
 // estimateELBO estimates ELBO(q) = E_q[log p(y|θ)] − KL(q‖p) on the full
-// training data (ALGORITHMS §18) from draws draws θ_s = draw(θ), one θ
+// training data (docs/algorithms.md §18) from draws draws θ_s = draw(θ), one θ
 // for all rows. With a closed-form KL (closed), ℓ_s = log p(y|θ_s) and the
 // ELBO is mean ℓ − kl; otherwise ℓ_s = log p(y|θ_s) + log p(θ_s) and it is
 // mean ℓ + entropy (the entropy of a Gaussian is exact). The standard error

@@ -50,7 +50,7 @@ func TestVILowRankConjugate(t *testing.T) {
 }
 
 // The ELBO reported at the end of a fit against the closed forms of
-// ALGORITHMS §18 on the 2-D regression with a bias: mean-field stops at
+// docs/algorithms.md §18 on the 2-D regression with a bias: mean-field stops at
 // −4.396526 (its gap to the evidence is ½[Σ log P_jj − log det P]); a
 // family holding the exact posterior reaches log p(y) = −3.645498.
 func TestVIELBOConjugate(t *testing.T) {

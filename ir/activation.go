@@ -10,7 +10,7 @@ import (
 	"github.com/bayesl/bayesl/parser/source"
 )
 
-// This file lowers the learnable activations of ALGORITHMS.md §5:
+// This file lowers the learnable activations of docs/algorithms.md §5:
 //
 //	h = dense(x, 32) |> rational                 rational_5_4, version B, starting as leaky ReLU
 //	h = dense(x, 32) |> rational(init: tanh)     ... starting as tanh
@@ -68,7 +68,7 @@ const (
 
 // DefaultActivationPrior is the prior of an activation's offsets δ when its
 // call does not give one: tight, so that a fit keeps the activation close to
-// its coefficients (ALGORITHMS.md §5 freezes it after matching).
+// its coefficients (docs/algorithms.md §5 freezes it after matching).
 var DefaultActivationPrior = Prior{Family: PriorNormal, Scale: 0.01}
 
 // RationalInits are the starting coefficients of rational(init: NAME): the

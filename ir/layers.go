@@ -11,7 +11,7 @@ import (
 
 // This file lowers dense layers, with what fine-tuning adds to them: a
 // stable name, values taken from a weights value (from:), frozen weights,
-// and low-rank adapters (ALGORITHMS.md §4):
+// and low-rank adapters (docs/algorithms.md §4):
 //
 //	dense(x, 128, name: "h1")                       trainable, named h1
 //	dense(x, 128, from: base.h1)                    trainable, starts at base's h1.w, h1.b

@@ -145,7 +145,7 @@ weights c = load("one.npy")`)
 	}
 }
 
-// ALGORITHMS.md §4's worked check, RoBERTa-large's shapes: n = 48 adapted
+// docs/algorithms.md §4's worked check, RoBERTa-large's shapes: n = 48 adapted
 // 1024 x 1024 matrices (24 layers x {query, value}). The checker counts
 // the trainable numbers without any weights; SWAG stores (K + 2) times as
 // many (the lang tests check the posterior's own count).

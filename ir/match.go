@@ -12,7 +12,7 @@ import (
 )
 
 // This file checks the statement that matches a network's prior to a
-// Gaussian process in function space (ALGORITHMS.md §5):
+// Gaussian process in function space (docs/algorithms.md §5):
 //
 //	model net_gp = match prior of net to gp(rbf(lengthscale: 0.5))
 //	    over uniform(-3, 3, 64) using w2(steps: 2000, lr: 0.01, samples: 128)

@@ -7,7 +7,7 @@ import (
 	"github.com/bayesl/bayesl/parser/source"
 )
 
-// This file checks data drawn from priors (ALGORITHMS.md §9) and the
+// This file checks data drawn from priors (docs/algorithms.md §9) and the
 // statements that show or write them:
 //
 //	data synth = simulate(net, inputs: -3 .. 3, n: 50, datasets: 100, seed: 1)
@@ -48,7 +48,7 @@ type GMMPriorData struct {
 	Seed    uint64
 	HasSeed bool
 	// ZEUS selects the prior ZEUS pre-trains on (tighter clusters), instead
-	// of ALGORITHMS.md §9's.
+	// of docs/algorithms.md §9's.
 	ZEUS    bool
 	Shuffle bool
 	Span    source.Span

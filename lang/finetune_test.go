@@ -6,7 +6,7 @@ import (
 
 // TestExampleFinetuneDigits runs examples/finetune_digits.bl with capped
 // epochs: B-LoRA-XS improves on LoRA-XS of the same rank in ECE or NLL,
-// stores fewer numbers than LoRA-SWAG, and every count is ALGORITHMS.md
+// stores fewer numbers than LoRA-SWAG, and every count is docs/algorithms.md
 // §4's formula for n = 3 adapted layers of rank r = 8 and K = 20.
 func TestExampleFinetuneDigits(t *testing.T) {
 	if testing.Short() {

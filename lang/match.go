@@ -20,7 +20,7 @@ import (
 )
 
 // This file runs `model NAME = match prior of MODEL to gp(KERNEL) over
-// uniform(lo, hi, n) using w2(...)` (ALGORITHMS.md §5): it hands the
+// uniform(lo, hi, n) using w2(...)` (docs/algorithms.md §5): it hands the
 // compiled network to infer.MatchPrior and turns what that finds into a
 // model written in the language.
 //

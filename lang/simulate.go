@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Data from priors (ALGORITHMS.md §9).
+// Data from priors (docs/algorithms.md §9).
 //
 // simulate(MODEL, inputs: ..., datasets: D, seed: s) runs a model in
 // prior-predictive mode: for each of the D data sets it draws θ from the

@@ -111,7 +111,7 @@ model lo(x: 6) {
 }
 `
 
-// ALGORITHMS.md §4's parameter counts for a model with n = 3 adapted
+// docs/algorithms.md §4's parameter counts for a model with n = 3 adapted
 // layers of different shapes: n·r² for LoRA-XS, Σ r·(d_in + d_out) for
 // LoRA, times (K + 2) under SWAG; the fit summaries, the evaluate columns
 // and :show agree.

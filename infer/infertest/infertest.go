@@ -50,7 +50,7 @@ func LinearRegression(x *mat.Dense, y []float64, noiseVar, priorVar float64) (*i
 	return m.problem(), mean, cov
 }
 
-// Sanity1D is ALGORITHMS.md §3 sanity test 3: x = [1, 2, 3], y = [1, 2, 2.5],
+// Sanity1D is docs/algorithms.md §3 sanity test 3: x = [1, 2, 3], y = [1, 2, 2.5],
 // noise variance 0.25, prior variance 1; the exact posterior is
 // N(50/57, 1/57).
 func Sanity1D() (*infer.Problem, []float64, *mat.SymDense) {

@@ -10,7 +10,7 @@ import (
 // Eps is the guard of the reference distillation loss, which takes
 // log(π_k + Eps) of every teacher probability so that a class the teacher
 // rules out exactly (π_k = 0) costs a large but finite amount instead of
-// −Inf (ALGORITHMS.md §6). MeanLog, AddLog and NLL apply it; LogProb does
+// −Inf (docs/algorithms.md §6). MeanLog, AddLog and NLL apply it; LogProb does
 // not. Its effect on a probability π_k is about Eps/π_k in the log.
 const Eps = 1e-8
 

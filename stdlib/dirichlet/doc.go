@@ -1,5 +1,5 @@
 // Package dirichlet holds the Dirichlet numerics of evidential knowledge
-// distillation (ALGORITHMS.md §6): the log-density, the weighted negative
+// distillation (docs/algorithms.md §6): the log-density, the weighted negative
 // log-likelihood of teacher samples with its gradient, the chain rule
 // through the student's α = softplus(z) + 1, and the closed-form
 // uncertainty decomposition of a Dirichlet prediction.

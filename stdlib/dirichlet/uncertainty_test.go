@@ -10,7 +10,7 @@ import (
 	"github.com/bayesl/bayesl/stdlib/num"
 )
 
-// TestSanityTable is the table of ALGORITHMS.md §6.
+// TestSanityTable is the table of docs/algorithms.md §6.
 func TestSanityTable(t *testing.T) {
 	for _, c := range []struct {
 		alpha                       []float64

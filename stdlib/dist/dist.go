@@ -136,7 +136,7 @@ func StudentTLogProbY(y, df, loc, scale float64) (lp, dY float64) {
 }
 
 // KLNormal returns KL(N(mu, sigma²) ‖ N(priorLoc, priorScale²)) and its
-// partial derivatives with respect to mu and sigma (ALGORITHMS.md section 7):
+// partial derivatives with respect to mu and sigma (docs/algorithms.md §7):
 //
 //	KL = log(priorScale/sigma) + (sigma² + (mu-priorLoc)²)/(2 priorScale²) - ½
 //	dMu = (mu-priorLoc)/priorScale²

@@ -1,5 +1,5 @@
 // Package gp holds the Gaussian-process side of the GP-matched BNN priors
-// of ALGORITHMS.md §5: covariance kernels, GP function draws, and the
+// of docs/algorithms.md §5: covariance kernels, GP function draws, and the
 // 2-Wasserstein distance between Gaussian moment fits that the prior
 // fitting minimises, with its gradient.
 //

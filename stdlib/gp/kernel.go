@@ -113,7 +113,7 @@ func (k Matern32) String() string {
 //	k(x, y) = Variance · (1 + √5·r/ℓ + 5r²/(3ℓ²)) · exp(−√5·r/ℓ),
 //
 // gpytorch's ScaleKernel(MaternKernel(nu=2.5)), the default target of the
-// GP-matched priors (ALGORITHMS.md §5, ℓ = 1).
+// GP-matched priors (docs/algorithms.md §5, ℓ = 1).
 type Matern52 struct {
 	Lengthscale float64 // ℓ > 0
 	Variance    float64 // σ² > 0
@@ -139,7 +139,7 @@ func (k Matern52) String() string {
 //	k(x, y) = Variance · exp(−2 Σ_d sin²(π·(x_d − y_d)/Period) / Lengthscale).
 //
 // This is what gpytorch computes, and it differs from the textbook form
-// exp(−2 sin²(π‖x−y‖/p)/ℓ²) quoted in ALGORITHMS.md §5 (and in old gpytorch
+// exp(−2 sin²(π‖x−y‖/p)/ℓ²) quoted in docs/algorithms.md §5 (and in old gpytorch
 // docstrings) in two ways: the lengthscale divides unsquared, and the
 // sine is taken per input dimension and summed. In one dimension the two
 // agree exactly when ℓ = 1; otherwise the textbook ℓ corresponds to

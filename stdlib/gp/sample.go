@@ -10,7 +10,7 @@ import (
 )
 
 // Jitter is the first diagonal term Root adds to a kernel matrix before its
-// Cholesky factorisation (ALGORITHMS.md §0 and §5). On failure Root retries
+// Cholesky factorisation (docs/algorithms.md §0 and §5). On failure Root retries
 // with ten times as much, up to MaxJitter.
 const (
 	Jitter    = 1e-6

@@ -11,7 +11,7 @@ import (
 
 // RootRegularizer is the ε of the reference code's Σ_i √(λ_i + ε), the
 // trace term of W2 computed from the eigenvalues λ_i = σ_i² of GGᵀ,
-// G = C1ᵀC2 (ALGORITHMS.md §5 pitfalls). W2SquaredRootsGrad uses it to keep
+// G = C1ᵀC2 (docs/algorithms.md §5 pitfalls). W2SquaredRootsGrad uses it to keep
 // the gradient finite where G is rank deficient, which sample roots always
 // are (rank ≤ S−1); the value itself is the exact nuclear norm. See
 // W2SquaredRootsGrad.
@@ -142,7 +142,7 @@ func psdSqrt(dst *mat.SymDense, s mat.Symmetric, what string, scale float64) (tr
 // N(mu1, C1·C1ᵀ) and N(mu2, C2·C2ᵀ) from covariance roots: c1 is n×S1 and
 // c2 is n×S2, one row per point (sample roots from SampleRoot, or a
 // Cholesky factor from Root for an exact GP). The trace term uses the
-// nuclear norm (ALGORITHMS.md §5, arXiv 2009.14075):
+// nuclear norm (docs/algorithms.md §5, arXiv 2009.14075):
 //
 //	W2² = ‖μ1 − μ2‖² + ‖C1‖_F² + ‖C2‖_F² − 2‖C1ᵀC2‖_*,
 //

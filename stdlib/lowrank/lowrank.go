@@ -1,6 +1,6 @@
 // Package lowrank factors a matrix into a rank-r product by the truncated
 // singular value decomposition: the frozen projections of a LoRA-XS adapter
-// (ALGORITHMS.md §4). For a weight W (rows x cols, in the row-vector
+// (docs/algorithms.md §4). For a weight W (rows x cols, in the row-vector
 // convention h = x·W) with SVD W = U S Vᵀ it returns
 //
 //	A = U_r S_r  (rows x r, the singular values on the A side),

@@ -23,7 +23,7 @@ func frobDiff(a, b []float64) float64 {
 	return math.Sqrt(s)
 }
 
-// ALGORITHMS.md §4 sanity: at full rank A·B reconstructs W to 1e-10, in
+// docs/algorithms.md §4 sanity: at full rank A·B reconstructs W to 1e-10, in
 // both orientations of the matrix.
 func TestFullRankReconstructs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))

@@ -1,4 +1,4 @@
-// Package metric holds the evaluation metrics of ALGORITHMS.md section 2:
+// Package metric holds the evaluation metrics of docs/algorithms.md §2:
 // regression error (RMSE, MAE), predictive log-likelihood (NLL), interval
 // coverage, and for classifiers accuracy, calibration (ECE), Brier score,
 // out-of-distribution AUROC and the 1-D Wasserstein distance between two

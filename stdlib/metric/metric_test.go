@@ -206,7 +206,7 @@ func TestBrier(t *testing.T) {
 	}
 }
 
-// aurocRanks is the average-rank formula of ALGORITHMS.md section 2, kept
+// aurocRanks is the average-rank formula of docs/algorithms.md §2, kept
 // as an independent reference for AUROC.
 func aurocRanks(in, out []float64) float64 {
 	all := append(slices.Clone(in), out...)

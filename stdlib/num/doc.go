@@ -1,5 +1,5 @@
 // Package num holds the scalar and slice numerics every other stdlib package
-// builds on (ALGORITHMS.md section 0): log-sum-exp and its relatives, the
+// builds on (docs/algorithms.md §0): log-sum-exp and its relatives, the
 // softplus/sigmoid pair, x·log x, and the gamma-function helpers.
 //
 // Each function is written in the numerically stable form, not the textbook

@@ -222,7 +222,7 @@ func TestLgamma(t *testing.T) {
 }
 
 func TestDigamma(t *testing.T) {
-	// The ALGORITHMS.md section 0 values, given to 10 decimals.
+	// The docs/algorithms.md §0 values, given to 10 decimals.
 	tests := []struct{ x, want float64 }{
 		{1, -0.5772156649},
 		{2, 0.4227843351},

@@ -9,7 +9,7 @@ import (
 )
 
 // TestDirichletTable: a Dirichlet predictive reproduces the closed-form
-// values of ALGORITHMS.md §6 and takes its NLL from α_y/α0.
+// values of docs/algorithms.md §6 and takes its NLL from α_y/α0.
 func TestDirichletTable(t *testing.T) {
 	rows := []struct {
 		alpha                 []float64

@@ -1,6 +1,6 @@
 // Package predictive holds the Monte-Carlo posterior predictive: the
 // per-sample outputs of S parameter draws, from which every uncertainty
-// summary is derived (ALGORITHMS.md section 1).
+// summary is derived (docs/algorithms.md §1).
 //
 // An inference backend fills a Predictive with the outputs of S draws at N
 // inputs; everything downstream (the decomposition into aleatoric and

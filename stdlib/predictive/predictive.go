@@ -48,7 +48,7 @@ func (k Kind) String() string {
 // log-probabilities, each row normalised (log-softmax outputs, not logits).
 //
 // A classifier that outputs a Dirichlet over the class probabilities (a
-// distilled student, ALGORITHMS.md §6) sets Alpha, N x K concentrations,
+// distilled student, docs/algorithms.md §6) sets Alpha, N x K concentrations,
 // with SetDirichlet: S is then 1, LogProb holds the log expected
 // probabilities log(α_k/α0), from which LogLik and every probability-based
 // metric follow, and Classification uses the Dirichlet's closed-form

@@ -9,7 +9,7 @@ import (
 )
 
 // miClamp is how far below zero a mutual information may fall through
-// rounding and still be reported as 0 (ALGORITHMS.md section 1).
+// rounding and still be reported as 0 (docs/algorithms.md §1).
 const miClamp = 1e-12
 
 // obs returns the observation model, Normal when none was set.
@@ -56,7 +56,7 @@ func nans(n int) []float64 {
 }
 
 // Regression returns, per example, the predictive mean and the two parts of
-// the predictive variance (ALGORITHMS.md section 1):
+// the predictive variance (docs/algorithms.md §1):
 //
 //	mean      = (1/S) Σ_s μ_s
 //	aleatoric = (1/S) Σ_s σ_s²              (expected observation noise)
@@ -103,7 +103,7 @@ func (p *Predictive) Regression() (mean, aleatoric, epistemic []float64) {
 
 // Classification returns the Bayesian-model-average class probabilities
 // prob (N x K row-major, prob[n*K+k] = (1/S) Σ_s p_{s,n,k}) and, per example,
-// the entropy decomposition (ALGORITHMS.md section 1):
+// the entropy decomposition (docs/algorithms.md §1):
 //
 //	total     = H[prob_n]                       (predictive entropy)
 //	aleatoric = (1/S) Σ_s H[p_{s,n}]            (expected entropy)
@@ -116,7 +116,7 @@ func (p *Predictive) Regression() (mean, aleatoric, epistemic []float64) {
 // -Inf contributes exactly 0.
 //
 // When Alpha is set (SetDirichlet) the same four come in closed form from
-// the Dirichlet of each example (ALGORITHMS.md §6): prob = α/α0, total =
+// the Dirichlet of each example (docs/algorithms.md §6): prob = α/α0, total =
 // H[prob], aleatoric = E_{π~Dir(α)}[H(π)], epistemic = total - aleatoric,
 // the mutual information between the label and π (dirichlet.Uncertainty).
 // It panics if p is not a classification predictive.

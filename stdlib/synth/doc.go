@@ -1,5 +1,5 @@
 // Package synth draws synthetic data sets from priors over data sets, the
-// training data of prior-fitted networks (ALGORITHMS.md §9). It holds the
+// training data of prior-fitted networks (docs/algorithms.md §9). It holds the
 // ZEUS Gaussian-mixture prior: GMMPrior.Sample draws the number of
 // clusters, the dimension and the cluster sizes, random SPD covariances,
 // means pushed apart until every pair of components is at least a minimum

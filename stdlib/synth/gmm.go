@@ -13,7 +13,7 @@ import (
 )
 
 // GMMPrior is the ZEUS Gaussian-mixture prior over clustering data sets
-// (ALGORITHMS.md §9, after gmum/zeus zeus/datasets.py). A zero field takes
+// (docs/algorithms.md §9, after gmum/zeus zeus/datasets.py). A zero field takes
 // the default in brackets, so the zero GMMPrior is §9's prior; the
 // probabilities take a negative value to mean "never".
 //
@@ -86,7 +86,7 @@ type GMMPrior struct {
 	Shuffle bool
 }
 
-// Defaults of GMMPrior (ALGORITHMS.md §9 and gmum/zeus).
+// Defaults of GMMPrior (docs/algorithms.md §9 and gmum/zeus).
 const (
 	DefaultMinClusters     = 2
 	DefaultMaxClusters     = 10
