@@ -351,10 +351,14 @@ func (c *lapCurv) whitenedEigenvalues() ([]float64, error) {
 	var lam []float64
 	if k := len(c.fullIdx); k > 0 {
 		h := make([]float64, k*k)
+		r := make([]float64, k) // P₀^{-1/2}, once: a root and a division per entry took 40 ms at k = 1290
 		for a, ja := range c.fullIdx {
-			ra := 1 / math.Sqrt(c.prec0[ja])
-			for b, jb := range c.fullIdx {
-				h[a*k+b] = c.fullG[a*k+b] * ra / math.Sqrt(c.prec0[jb])
+			r[a] = 1 / math.Sqrt(c.prec0[ja])
+		}
+		for a, ra := range r {
+			ga, ha := c.fullG[a*k:(a+1)*k], h[a*k:(a+1)*k]
+			for b, rb := range r {
+				ha[b] = ga[b] * ra * rb
 			}
 		}
 		var eig mat.EigenSym
