@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,8 +50,19 @@ var backends = []backend{
 	{"psgld", "psgld(epochs: {epochs}, batch: {batch}, chains: 4)", "psgld", true},
 	{"csgmcmc", "csgmcmc(epochs: {epochs}, batch: {batch}, chains: 4, cycles: 2)", "csgmcmc", true},
 	{"ensemble", "ensemble(members: 5, kind: plain, method: map(epochs: {epochs}, batch: {batch}, lr: {lr}))", "ensemble", true},
-	{"laplace", "laplace(epochs: {epochs}, batch: {batch}, lr: {lr})", "laplace", true},
+	// laplace_ll is the last layer's full GGN with τ tuned by the evidence
+	// over its eigenvalues; laplace_kron the default over every weight on
+	// the harness's nets (more than 2000 parameters): K-FAC per dense
+	// layer from exact GGN factors, eigendecomposed, the model's prior.
+	{"laplace_ll", "laplace(subset: last_layer, hessian: full, prior_precision: optimize, epochs: {epochs}, batch: {batch}, lr: {lr})", "laplace_ll", true},
+	{"laplace_kron", "laplace(subset: all, hessian: kron, epochs: {epochs}, batch: {batch}, lr: {lr})", "laplace_kron", true},
 }
+
+// predictives are the backends of the predict case: "predict" draws 30
+// weight vectors of a VI posterior through the network; "predict_glm" is a
+// kron Laplace's linearised (GLM) predictive, 30 draws of the logits from
+// N(f(x, θ_MAP), J Σ Jᵀ) per row, J Σ Jᵀ from the layers' Jacobians.
+var predictives = []string{"predict", "predict_glm"}
 
 func backendNamed(name string) (backend, bool) {
 	for _, b := range backends {
@@ -226,6 +238,9 @@ model net(x: 64) {
 	if f.name == "predict" {
 		return f.predictive(ctx, s, model, rec)
 	}
+	if slices.Contains(predictives, f.backend) {
+		return nil, fmt.Errorf("backend %q belongs to the predict case", f.backend)
+	}
 	b, ok := backendNamed(f.backend)
 	if !ok {
 		return nil, fmt.Errorf("unknown backend %q", f.backend)
@@ -247,13 +262,24 @@ model net(x: 64) {
 	return rec, nil
 }
 
-// predictive fits a VI posterior for one epoch on the first rows and times
-// a predictive of f.samples draws over all rows, with its NLL, as
-// `evaluate p on train: nll` computes it.
+// predictive fits a posterior for one epoch on the rows of class 0 and
+// times a predictive of f.samples draws over all rows, with its NLL, as
+// `evaluate p on train: nll` computes it: a VI posterior's draws through
+// the network (backend "predict"), or a kron Laplace's GLM predictive
+// ("predict_glm": the K-FAC fit is not timed, the J Σ Jᵀ of every row and
+// the draws of its logits are).
 func (f *caseFlags) predictive(ctx context.Context, s *lang.Session, model string, rec *record) (*record, error) {
+	method := "vi(epochs: 1)"
+	switch f.backend {
+	case "predict", "map", "":
+		f.backend = "predict"
+	case "predict_glm":
+		method = "laplace(subset: all, hessian: kron, predictive: glm, epochs: 1)"
+	default:
+		return nil, fmt.Errorf("unknown predictive %q (%s)", f.backend, strings.Join(predictives, ", "))
+	}
 	script := model + `let head = where(train, y < 1)
-posterior p = fit net on head using vi(epochs: 1)
-`
+posterior p = fit net on head using ` + method + "\n"
 	if err := s.Run(ctx, "bench.bl", []byte(script)); err != nil {
 		return nil, err
 	}
@@ -266,7 +292,7 @@ posterior p = fit net on head using vi(epochs: 1)
 	}
 	_ = metric.NLL(pred.LogLik(d.Y))
 	rec.Seconds = time.Since(start).Seconds()
-	rec.Backend = "predict"
+	rec.Backend = f.backend
 	rec.Samples = f.samples
 	rec.Rows = d.Rows()
 	return rec, nil
