@@ -146,11 +146,11 @@ func TestLaplaceLayerFunctionalCovariance(t *testing.T) {
 			}
 			p := posteriorOf(t, s, "p")
 			lp := p.Posterior.(*infer.LaplacePosterior)
-			rows := 7
+			rows := 300 // more than one chunk of the layered path
 			x := mat.NewDense(rows, p.Model.InputWidth, nil)
 			for i := range rows {
 				for j := range p.Model.InputWidth {
-					x.Set(i, j, float64(i-3)*0.4+0.1*float64(j))
+					x.Set(i, j, float64(i%9-4)*0.4+0.1*float64(j)+0.001*float64(i))
 				}
 			}
 			got, err := lp.FunctionalCovariance(context.Background(), p.problem, x)
