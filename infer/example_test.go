@@ -57,7 +57,7 @@ func ExampleRegistry_New() {
 	msg, _, _ := strings.Cut(err.Error(), " (known: ")
 	fmt.Println(msg)
 	// Output:
-	// vi {Epochs:300 LR:0 Batch:0 KLWeight:0.5 Samples:0 InitScale:0 Optimizer: Momentum:0 Rank:0 epochCap:0} <nil>
+	// vi {Epochs:300 LR:0 Batch:0 KLWeight:0.5 Samples:0 InitScale:0 Optimizer: Momentum:0 Rank:0 Predictive: epochCap:0} <nil>
 	// lr must be a number, got "fast" (argument 1)
 	// unknown inference method "swagg"; did you mean swag?
 }

@@ -1,9 +1,13 @@
 package infer
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
 )
 
 // Gaussian is a mean-field normal posterior q(θ) = N(Mean, diag(Std²)), as
@@ -12,11 +16,17 @@ type Gaussian struct {
 	Mean []float64
 	Std  []float64
 	By   string // the backend that learned it, e.g. "vi"; Method returns it
+	// Predictive is "glm" (linearised at Mean, drawn in output space; see
+	// PredictOutputs) or "nn" (parameter draws through the network).
+	Predictive string
 
 	elbo elboEstimate // set by vi's fit (infer/vi_elbo.go), not saved
 }
 
-var _ Saver = (*Gaussian)(nil)
+var (
+	_ Saver           = (*Gaussian)(nil)
+	_ OutputPredictor = (*Gaussian)(nil)
+)
 
 // Method returns the backend that learned the posterior.
 func (g *Gaussian) Method() string { return g.By }
@@ -43,15 +53,38 @@ func (g *Gaussian) Draw(s int, rng *rand.Rand) [][]float64 {
 	return out
 }
 
+// Linearised reports whether the predictive is the GLM one.
+func (g *Gaussian) Linearised() bool { return g.Predictive == predGLM }
+
+// PredictOutputs returns the linearised predictive at the rows of x: the
+// outputs N(f(x, Mean), J diag(Std²) Jᵀ), drawn as a GLM Laplace's are
+// (LaplacePosterior.PredictOutputs).
+func (g *Gaussian) PredictOutputs(ctx context.Context, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	return weightGaussian{mean: g.Mean, std: g.Std}.predict(ctx, g.By, p, x, samples, rng)
+}
+
 // Kind returns "gaussian", the key of its decoder.
 func (g *Gaussian) Kind() string { return "gaussian" }
 
-// Vectors returns the payload saved to a file: [Mean, Std].
-func (g *Gaussian) Vectors() [][]float64 { return [][]float64{g.Mean, g.Std} }
+// Vectors returns the payload saved to a file: [Mean, Std], and [1] after
+// them when the predictive is glm (glmMark; files without it are nn).
+func (g *Gaussian) Vectors() [][]float64 {
+	if g.Linearised() {
+		return [][]float64{g.Mean, g.Std, {glmMark}}
+	}
+	return [][]float64{g.Mean, g.Std}
+}
 
 func decodeGaussian(method string, vecs [][]float64) (Posterior, error) {
+	pred := predNN
+	if len(vecs) == 3 && len(vecs[2]) == 1 {
+		if err := checkGLMMark(vecs[2][0]); err != nil {
+			return nil, fmt.Errorf("gaussian posterior has %v", err)
+		}
+		pred, vecs = predGLM, vecs[:2]
+	}
 	if len(vecs) != 2 {
-		return nil, fmt.Errorf("gaussian posterior has %d vectors, want 2", len(vecs))
+		return nil, fmt.Errorf("gaussian posterior has %d vectors, want 2 or 3", len(vecs))
 	}
 	if len(vecs[0]) != len(vecs[1]) {
 		return nil, fmt.Errorf("gaussian posterior has %d means and %d scales", len(vecs[0]), len(vecs[1]))
@@ -61,5 +94,5 @@ func decodeGaussian(method string, vecs [][]float64) (Posterior, error) {
 			return nil, fmt.Errorf("gaussian posterior has scale %g at %d", s, j)
 		}
 	}
-	return &Gaussian{Mean: vecs[0], Std: vecs[1], By: method}, nil
+	return &Gaussian{Mean: vecs[0], Std: vecs[1], By: method, Predictive: pred}, nil
 }

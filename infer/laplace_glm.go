@@ -45,7 +45,7 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 		return nil, fmt.Errorf("laplace: posterior over %d parameters, model has %d", d, p.Dim)
 	}
 	if lay := q.layerPlan(p); lay != nil {
-		return q.functionalCovLayers(ctx, p, x, lay)
+		return q.functionalCovKron(ctx, p, x, lay)
 	}
 	cov := make([]float64, n*w*w)
 	chunk := max(1, min(256, glmBudget/(w*d)))
@@ -187,25 +187,41 @@ func (q *LaplacePosterior) inverseFactor() (blas64.General, error) {
 // softmax(κ ⊙ μ) with κ_k = (1 + π Σ_kk / 8)^{-½} (for one logit,
 // sigmoid(μ κ)), which carries no epistemic split.
 func (q *LaplacePosterior) PredictOutputs(ctx context.Context, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
-	if p.Outputs == nil || p.Predict == nil {
-		return nil, fmt.Errorf("laplace: the glm predictive needs the model's outputs (Problem.Outputs)")
-	}
-	if samples < 1 || rng == nil {
-		return nil, fmt.Errorf("laplace: the glm predictive needs a positive number of draws and a random source")
+	if err := checkGLM("laplace", p, samples, rng); err != nil {
+		return nil, err
 	}
 	cov, err := q.FunctionalCovariance(ctx, p, x)
 	if err != nil {
 		return nil, err
 	}
+	return outputPredictive(ctx, "laplace", p, x, q.Mean, cov, samples, rng, q.LinkApprox == linkProbit)
+}
+
+// checkGLM says whether p offers what a linearised predictive needs.
+func checkGLM(name string, p *Problem, samples int, rng *rand.Rand) error {
+	if p.Outputs == nil || p.Predict == nil || p.Jacobian == nil || p.OutputWidth < 1 {
+		return fmt.Errorf("%s: the glm predictive needs the model's outputs and their Jacobian (Problem.Outputs, Problem.Jacobian)", name)
+	}
+	if samples < 1 || rng == nil {
+		return fmt.Errorf("%s: the glm predictive needs a positive number of draws and a random source", name)
+	}
+	return nil
+}
+
+// outputPredictive draws the predictive of the outputs N(f(x, mean), cov)
+// at the rows of x, cov rows x W x W as FunctionalCovariance returns it;
+// see LaplacePosterior.PredictOutputs. probit asks a classifier for
+// MacKay's approximation instead of draws.
+func outputPredictive(ctx context.Context, name string, p *Problem, x *mat.Dense, mean, cov []float64, samples int, rng *rand.Rand, probit bool) (*predictive.Predictive, error) {
 	n, _ := x.Dims()
 	w := p.OutputWidth
 	out := new(predictive.Predictive)
 	if p.Kind == predictive.Regression {
 		if w != 1 {
-			return nil, fmt.Errorf("laplace: a regression model with %d outputs", w)
+			return nil, fmt.Errorf("%s: a regression model with %d outputs", name, w)
 		}
 		base := new(predictive.Predictive)
-		p.Predict(base, [][]float64{q.Mean}, x)
+		p.Predict(base, [][]float64{mean}, x)
 		out.Resize(predictive.Regression, samples, n, 0)
 		out.Obs = base.Obs
 		z := make([]float64, samples)
@@ -220,14 +236,14 @@ func (q *LaplacePosterior) PredictOutputs(ctx context.Context, p *Problem, x *ma
 		return out, ctx.Err()
 	}
 	f := mat.NewDense(n, w, nil)
-	p.Outputs(f, q.Mean, x)
+	p.Outputs(f, mean, x)
 	k := p.Classes
 	bern := w == 1
 	if !bern && w != k {
-		return nil, fmt.Errorf("laplace: a classifier with %d outputs and %d classes", w, k)
+		return nil, fmt.Errorf("%s: a classifier with %d outputs and %d classes", name, w, k)
 	}
 	fr := f.RawMatrix()
-	if q.LinkApprox == linkProbit {
+	if probit {
 		out.Resize(predictive.Classification, 1, n, k)
 		z := make([]float64, w)
 		for r := range n {
@@ -514,4 +530,158 @@ func (q *LaplacePosterior) functionalCovLayers(ctx context.Context, p *Problem, 
 		}
 	}
 	return cov, nil
+}
+
+// weightGaussian is a Gaussian posterior in weight space as the linearised
+// predictive reads it, N(mean, diag(std²) + U Uᵀ), never formed as a d x d
+// matrix: VI's mean-field (u nil) and low-rank families, SWAG's
+// diagonal-plus-low-rank Gaussian (u its scaled deviation columns).
+type weightGaussian struct {
+	mean []float64
+	std  []float64 // nil: no diagonal part
+	u    []float64 // d x k, row-major; nil: no low-rank part
+	k    int
+}
+
+// functionalCovariance returns J Σ Jᵀ at every row of x, rows x W x W, as
+// LaplacePosterior.FunctionalCovariance does: (J∘σ)(J∘σ)ᵀ + (J U)(J U)ᵀ,
+// at d·W² + d·W·k a row. A diagonal alone goes through Laplace's diagonal
+// path, which uses the layers' parts when the model offers them.
+func (g weightGaussian) functionalCovariance(ctx context.Context, name string, p *Problem, x *mat.Dense) ([]float64, error) {
+	d, w := len(g.mean), p.OutputWidth
+	if p.Dim != d {
+		return nil, fmt.Errorf("%s: posterior over %d parameters, model has %d", name, d, p.Dim)
+	}
+	if g.u == nil || g.k == 0 {
+		q := &LaplacePosterior{Mean: g.mean, Std: g.std}
+		if q.Std == nil {
+			q.Std = make([]float64, d)
+		}
+		return q.FunctionalCovariance(ctx, p, x)
+	}
+	n, cols := x.Dims()
+	k := g.k
+	cov := make([]float64, n*w*w)
+	chunk := max(1, min(256, glmBudget/(w*d)))
+	jac := make([]float64, chunk*w*d)
+	bm := make([]float64, chunk*w*k)
+	for r0 := 0; r0 < n; r0 += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows := min(chunk, n-r0)
+		xc := x.Slice(r0, r0+rows, 0, cols).(*mat.Dense)
+		j := jac[:rows*w*d]
+		p.Jacobian(j, g.mean, xc)
+		if x := firstNonFinite(j); x != 0 {
+			return nil, fmt.Errorf("%s: the Jacobian of the outputs has entry %g", name, x)
+		}
+		// B = J U, so that J U Uᵀ Jᵀ = B Bᵀ.
+		b := bm[:rows*w*k]
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, blas64.General{Rows: rows * w, Cols: d, Stride: d, Data: j},
+			blas64.General{Rows: d, Cols: k, Stride: k, Data: g.u}, 0, blas64.General{Rows: rows * w, Cols: k, Stride: k, Data: b})
+		for r := range rows {
+			c := cov[(r0+r)*w*w : (r0+r+1)*w*w]
+			for a := range w {
+				ja := j[(r*w+a)*d : (r*w+a+1)*d]
+				ba := b[(r*w+a)*k : (r*w+a+1)*k]
+				for a2 := a; a2 < w; a2++ {
+					s := dot(ba, b[(r*w+a2)*k:(r*w+a2+1)*k])
+					if g.std != nil {
+						jb := j[(r*w+a2)*d : (r*w+a2+1)*d]
+						for t, sd := range g.std {
+							s += ja[t] * jb[t] * sd * sd
+						}
+					}
+					c[a*w+a2] = s
+				}
+			}
+		}
+	}
+	for r := range n {
+		c := cov[r*w*w : (r+1)*w*w]
+		for a := range w {
+			for a2 := a + 1; a2 < w; a2++ {
+				c[a2*w+a] = c[a*w+a2]
+			}
+		}
+	}
+	return cov, nil
+}
+
+// predict is the linearised predictive of the Gaussian at the rows of x:
+// the outputs drawn from N(f(x, mean), J Σ Jᵀ) (see outputPredictive).
+func (g weightGaussian) predict(ctx context.Context, name string, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	if err := checkGLM(name, p, samples, rng); err != nil {
+		return nil, err
+	}
+	cov, err := g.functionalCovariance(ctx, name, p, x)
+	if err != nil {
+		return nil, err
+	}
+	return outputPredictive(ctx, name, p, x, g.mean, cov, samples, rng, false)
+}
+
+// mixturePredictive is the linearised predictive of an equal-weight
+// mixture of Gaussians (MultiSWAG): each component linearised at its own
+// mean, the draws shared out round-robin (component i gets ⌊s/M⌋ or
+// ⌈s/M⌉) and stacked, the same split as the mixture's Draw.
+func mixturePredictive(ctx context.Context, name string, parts []weightGaussian, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	m := len(parts)
+	var out *predictive.Predictive
+	for i, g := range parts {
+		s := samples / m
+		if i < samples%m {
+			s++
+		}
+		if s == 0 {
+			continue
+		}
+		pr, err := g.predict(ctx, name, p, x, s, rng)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = pr
+			continue
+		}
+		// Draws are the slowest index of every field, so stacking is appending.
+		out.S += pr.S
+		out.Loc = append(out.Loc, pr.Loc...)
+		out.Scale = append(out.Scale, pr.Scale...)
+		out.LogProb = append(out.LogProb, pr.LogProb...)
+	}
+	return out, nil
+}
+
+// Predictive settings of the Gaussian families (vi, swag, multiswag), as
+// laplace's: resolvePredictive fills the default and checks that the
+// problem offers what glm needs.
+func resolvePredictive(name, set, def string, p *Problem) (string, error) {
+	glmOK := p.Jacobian != nil && p.Outputs != nil && p.OutputWidth > 0
+	if set == "" {
+		if def == predGLM && !glmOK {
+			return predNN, nil
+		}
+		return def, nil
+	}
+	if set == predGLM && !glmOK {
+		return "", fmt.Errorf("%s: predictive glm needs the Jacobian of the model's outputs (Problem.Jacobian), which this model does not offer: use predictive: nn", name)
+	}
+	return set, nil
+}
+
+// glmMark is the number a saved Gaussian posterior (vi's, swag's) appends
+// when its predictive is glm. An nn posterior is written without it, in
+// the layout of the files written before the setting, which therefore
+// load as nn, the predictive they were written with; and every file
+// re-encodes to its own bytes.
+const glmMark = 1
+
+// checkGLMMark checks the appended number of a saved posterior.
+func checkGLMMark(v float64) error {
+	if v != glmMark {
+		return fmt.Errorf("predictive code %g, want %d (glm) or none (nn)", v, glmMark)
+	}
+	return nil
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
 )
 
 // MultiSWAG is an ensemble of independent SWAG fits (Wilson & Izmailov
@@ -35,6 +38,9 @@ type MultiSWAG struct {
 	Batch        int     `bl:"batch,pos"`
 	Optimizer    string  `bl:"optimizer,oneof=sgd|adam"`
 	Momentum     float64 `bl:"momentum,unit,zero=-1"`
+	// Predictive "glm" is the mixture of the members' linearisations,
+	// each at its own SWA mean; "nn" runs the network at parameter draws.
+	Predictive string `bl:"predictive,oneof=glm|nn"`
 }
 
 var (
@@ -49,14 +55,14 @@ func (MultiSWAG) Name() string { return "multiswag" }
 func (m MultiSWAG) Member() SWAG {
 	return SWAG{Epochs: m.Epochs, LR: m.LR, SWALR: m.SWALR, SWAStart: m.SWAStart,
 		CollectEvery: m.CollectEvery, Rank: m.Rank, Scale: m.Scale, Diagonal: m.Diagonal,
-		Batch: m.Batch, Optimizer: m.Optimizer, Momentum: m.Momentum}
+		Batch: m.Batch, Optimizer: m.Optimizer, Momentum: m.Momentum, Predictive: m.Predictive}
 }
 
 // withMember returns m with the member settings s.
 func (m MultiSWAG) withMember(s SWAG) MultiSWAG {
 	return MultiSWAG{Members: m.Members, Epochs: s.Epochs, LR: s.LR, SWALR: s.SWALR, SWAStart: s.SWAStart,
 		CollectEvery: s.CollectEvery, Rank: s.Rank, Scale: s.Scale, Diagonal: s.Diagonal,
-		Batch: s.Batch, Optimizer: s.Optimizer, Momentum: s.Momentum}
+		Batch: s.Batch, Optimizer: s.Optimizer, Momentum: s.Momentum, Predictive: s.Predictive}
 }
 
 // CapEpochs returns a copy whose members run at most n epochs each (see
@@ -93,17 +99,24 @@ func (m MultiSWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obse
 	if rng == nil {
 		return nil, fmt.Errorf("multiswag: %w", errNilRNG)
 	}
+	pred, err := resolvePredictive("multiswag", m.Predictive, swagPredictive, p)
+	if err != nil {
+		return nil, err
+	}
 	members := m.members()
 	seeds := unitSeeds(rng, members)
 	prog := newFanProgress(obs, "multiswag", members)
 	posts := make([]*SWAGPosterior, members)
-	err := runUnits(ctx, p, "multiswag", "member", members, func(ctx context.Context, q *Problem, i int) error {
+	err = runUnits(ctx, p, "multiswag", "member", members, func(ctx context.Context, q *Problem, i int) error {
 		post, err := sw.fit(ctx, q, unitRNG(seeds[i]), "swag", prog.unit(i))
 		posts[i] = post
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, q := range posts {
+		q.predictive = pred
 	}
 	return &MultiSWAGPosterior{by: "multiswag", members: posts}, nil
 }
@@ -115,7 +128,25 @@ type MultiSWAGPosterior struct {
 	members []*SWAGPosterior
 }
 
-var _ Saver = (*MultiSWAGPosterior)(nil)
+var (
+	_ Saver           = (*MultiSWAGPosterior)(nil)
+	_ OutputPredictor = (*MultiSWAGPosterior)(nil)
+)
+
+// Linearised reports whether the predictive is the GLM one (the members
+// share the setting, which each member's saved header holds).
+func (q *MultiSWAGPosterior) Linearised() bool { return q.members[0].Linearised() }
+
+// PredictOutputs returns the equal-weight mixture of the members'
+// linearised predictives, each member linearised at its own SWA mean and
+// given ⌊s/M⌋ or ⌈s/M⌉ of the draws, as Draw shares them.
+func (q *MultiSWAGPosterior) PredictOutputs(ctx context.Context, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	parts := make([]weightGaussian, len(q.members))
+	for i, m := range q.members {
+		parts[i] = m.weightGaussian()
+	}
+	return mixturePredictive(ctx, q.by, parts, p, x, samples, rng)
+}
 
 // Method returns the backend that learned the posterior.
 func (q *MultiSWAGPosterior) Method() string { return q.by }
@@ -201,8 +232,8 @@ func decodeMultiSWAG(method string, vecs [][]float64) (Posterior, error) {
 		if err != nil {
 			return nil, fmt.Errorf("multiswag member %d: %w", i+1, err)
 		}
-		if i > 0 && (sw.Dim() != members[0].Dim() || sw.scale != members[0].scale) {
-			return nil, fmt.Errorf("multiswag member %d differs from member 1 in its dimension or scale", i+1)
+		if i > 0 && (sw.Dim() != members[0].Dim() || sw.scale != members[0].scale || sw.predictive != members[0].predictive) {
+			return nil, fmt.Errorf("multiswag member %d differs from member 1 in its dimension, scale or predictive", i+1)
 		}
 		members[i] = sw
 		rest = rest[c:]

@@ -83,7 +83,7 @@ func TestSettingErrors(t *testing.T) {
 		{"map", []infer.Arg{num("epochs", 5), num("epoch", 3)}, 1,
 			`unknown setting "epoch" for map; did you mean epochs? (known: batch, epochs, lr, momentum, optimizer)`},
 		{"vi", []infer.Arg{num("zzz", 3)}, 0,
-			`unknown setting "zzz" for vi (known: batch, epochs, init_scale, kl_weight, lr, momentum, optimizer, rank, samples)`},
+			`unknown setting "zzz" for vi (known: batch, epochs, init_scale, kl_weight, lr, momentum, optimizer, predictive, rank, samples)`},
 		{"map", []infer.Arg{str("lr", "fast")}, 0, `lr must be a number, got "fast"`},
 		{"map", []infer.Arg{num("optimizer", 3)}, 0, `optimizer must be one of "adam", "sgd", got 3`},
 		{"map", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "adam", "sgd", got "adamw"`},

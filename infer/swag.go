@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/bayesl/bayesl/stdlib/predictive"
+	"gonum.org/v1/gonum/mat"
 )
 
 // SWAG is SWA-Gaussian (Maddox et al., NeurIPS 2019): it runs SGD to a
@@ -94,7 +97,16 @@ type SWAG struct {
 	Batch        int     `bl:"batch,pos"`                // minibatch rows; default 32, all rows when N is smaller
 	Optimizer    string  `bl:"optimizer,oneof=sgd|adam"` // burn-in optimizer (and the fixed schedule's): "adam" (default with the auto rate) or "sgd" (heavy-ball momentum; default with a fixed swa_lr)
 	Momentum     float64 `bl:"momentum,unit,zero=-1"`    // sgd momentum in [0, 1); default 0.9; -1 means none
+	// Predictive is how the posterior predicts: "glm" linearises the
+	// network at the SWA mean (Gaussian outputs with covariance J Σ Jᵀ,
+	// as a GLM Laplace's), "nn" runs it at parameter draws. Default
+	// swagPredictive, nn where the model has no output Jacobian.
+	Predictive string `bl:"predictive,oneof=glm|nn"`
 }
+
+// swagPredictive is the default predictive of swag and multiswag (see
+// docs/swag.md).
+const swagPredictive = predNN
 
 var (
 	_ Method      = (*SWAG)(nil)
@@ -296,10 +308,15 @@ func (m SWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer)
 	if rng == nil {
 		return nil, fmt.Errorf("swag: %w", errNilRNG)
 	}
+	pred, err := resolvePredictive("swag", m.Predictive, swagPredictive, p)
+	if err != nil {
+		return nil, err
+	}
 	post, err := m.withDefaults().fit(ctx, p, rng, "swag", obs)
 	if err != nil {
 		return nil, err
 	}
+	post.predictive = pred
 	return post, nil
 }
 
@@ -680,9 +697,42 @@ type SWAGPosterior struct {
 
 	// The auto rate's calibration, 0 for a fixed rate or a loaded file.
 	rate, rate0 float64
+
+	predictive string // "glm" or "nn" ("" is nn)
 }
 
-var _ Saver = (*SWAGPosterior)(nil)
+var (
+	_ Saver           = (*SWAGPosterior)(nil)
+	_ OutputPredictor = (*SWAGPosterior)(nil)
+)
+
+// Linearised reports whether the predictive is the GLM one.
+func (q *SWAGPosterior) Linearised() bool { return q.predictive == predGLM }
+
+// PredictOutputs returns the linearised predictive at the rows of x: the
+// outputs N(f(x, θ̄), J Σ Jᵀ) with Σ = scale·(diag(var) + D̂D̂ᵀ/(k−1)),
+// from (J∘√(scale·var)) and J D̂ without forming Σ, drawn as a GLM
+// Laplace's are (LaplacePosterior.PredictOutputs).
+func (q *SWAGPosterior) PredictOutputs(ctx context.Context, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	return q.weightGaussian().predict(ctx, q.by, p, x, samples, rng)
+}
+
+// weightGaussian returns the posterior as the linearised predictive reads
+// it: σ = √(scale·var), U = √(scale/(k−1))·D̂ (d x k).
+func (q *SWAGPosterior) weightGaussian() weightGaussian {
+	g := weightGaussian{mean: q.mean, std: q.sd}
+	if q.b == 0 {
+		return g
+	}
+	d, k := len(q.mean), len(q.cols)
+	g.u, g.k = make([]float64, d*k), k
+	for c, col := range q.cols {
+		for j, x := range col {
+			g.u[j*k+c] = q.b * x
+		}
+	}
+	return g
+}
 
 func newSWAGPosterior(by string, scale float64, diagonal bool, n int, mean, variance []float64, cols [][]float64) *SWAGPosterior {
 	q := &SWAGPosterior{by: by, scale: scale, diagonal: diagonal, n: n,
@@ -783,6 +833,8 @@ func (q *SWAGPosterior) Kind() string { return "swag" }
 //
 //	[scale, diagonal (0 or 1), collected n, columns k], θ̄, var, D̂'s k columns
 //
+// with a fifth number 1 in the header when the predictive is glm (glmMark;
+// a 4-number header is nn).
 // The file holds the variance, not the uncentred second moment θ²‾ of the
 // reference: recovering var as θ²‾ − θ̄² would bring back the cancellation
 // the fit avoids.
@@ -792,7 +844,11 @@ func (q *SWAGPosterior) Vectors() [][]float64 {
 		diag = 1
 	}
 	out := make([][]float64, 0, 3+len(q.cols))
-	out = append(out, []float64{q.scale, diag, float64(q.n), float64(len(q.cols))}, q.mean, q.variance)
+	head := []float64{q.scale, diag, float64(q.n), float64(len(q.cols))}
+	if q.Linearised() {
+		head = append(head, glmMark)
+	}
+	out = append(out, head, q.mean, q.variance)
 	return append(out, q.cols...)
 }
 
@@ -801,10 +857,17 @@ func decodeSWAG(method string, vecs [][]float64) (Posterior, error) {
 }
 
 func decodeSWAGVectors(method string, vecs [][]float64) (*SWAGPosterior, error) {
-	if len(vecs) < 3 || len(vecs[0]) != 4 {
-		return nil, fmt.Errorf("swag posterior needs a 4-number header, a mean and variances")
+	if len(vecs) < 3 || (len(vecs[0]) != 4 && len(vecs[0]) != 5) {
+		return nil, fmt.Errorf("swag posterior needs a 4-number header (5 with glm), a mean and variances")
 	}
 	h := vecs[0]
+	pred := predNN
+	if len(h) == 5 {
+		if err := checkGLMMark(h[4]); err != nil {
+			return nil, fmt.Errorf("swag posterior has %v", err)
+		}
+		pred = predGLM
+	}
 	scale := h[0]
 	if !(scale >= 0) || math.IsInf(scale, 0) {
 		return nil, fmt.Errorf("swag posterior has scale %g", scale)
@@ -849,7 +912,9 @@ func decodeSWAGVectors(method string, vecs [][]float64) (*SWAGPosterior, error) 
 	if k == 0 {
 		cols = nil
 	}
-	return newSWAGPosterior(method, scale, diag == 1, n, mean, variance, cols), nil
+	q := newSWAGPosterior(method, scale, diag == 1, n, mean, variance, cols)
+	q.predictive = pred
+	return q, nil
 }
 
 // wholeNumber returns x as an int when it is one (and would be written back

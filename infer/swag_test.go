@@ -319,11 +319,11 @@ func TestSWAGSettings(t *testing.T) {
 		{"swag", []infer.Arg{num("diagonal", 0.5)}, 0, "diagonal must be a whole number, got 0.5"},
 		{"swag", []infer.Arg{str("diagonal", "true"), num("diagonal", 1)}, 1, "diagonal is set twice"},
 		{"swag", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "sgd", "adam", got "adamw"`},
-		{"swag", []infer.Arg{num("rnk", 3)}, 0, `unknown setting "rnk" for swag; did you mean rank? (known: batch, collect_every, diagonal, epochs, lr, momentum, optimizer, rank, scale, swa_lr, swa_start)`},
+		{"swag", []infer.Arg{num("rnk", 3)}, 0, `unknown setting "rnk" for swag; did you mean rank? (known: batch, collect_every, diagonal, epochs, lr, momentum, optimizer, predictive, rank, scale, swa_lr, swa_start)`},
 		{"multiswag", []infer.Arg{num("members", 0)}, 0, "members must be positive, got 0"},
 		{"multiswag", []infer.Arg{num("members", 2), num("rank", 1)}, 1,
 			"rank must be at least 2 for the low-rank covariance (or set diagonal: true), got 1"},
-		{"multiswag", []infer.Arg{num("member", 2)}, 0, `unknown setting "member" for multiswag; did you mean members? (known: batch, collect_every, diagonal, epochs, lr, members, momentum, optimizer, rank, scale, swa_lr, swa_start)`},
+		{"multiswag", []infer.Arg{num("member", 2)}, 0, `unknown setting "member" for multiswag; did you mean members? (known: batch, collect_every, diagonal, epochs, lr, members, momentum, optimizer, predictive, rank, scale, swa_lr, swa_start)`},
 	} {
 		m, err := reg.New(tc.method, tc.args)
 		var se *infer.SettingError

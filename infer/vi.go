@@ -53,6 +53,11 @@ type VI struct {
 	Optimizer string  `bl:"optimizer,oneof=adam|sgd"` // "adam" (default) or "sgd" (heavy-ball momentum)
 	Momentum  float64 `bl:"momentum,unit,zero=-1"`    // sgd momentum in [0, 1); default 0.9; -1 means none
 	Rank      int     `bl:"rank,nonneg"`              // k of the low-rank-plus-diagonal family; default 0, mean-field
+	// Predictive is how the posterior predicts: "glm" linearises the
+	// network at the mean (Gaussian outputs with covariance J Σ Jᵀ, as a
+	// GLM Laplace's), "nn" runs it at parameter draws. Default
+	// viPredictive, nn where the model has no output Jacobian.
+	Predictive string `bl:"predictive,oneof=glm|nn"`
 
 	epochCap int // CapEpochs' bound on a default Epochs, applied once N is known
 }
@@ -78,6 +83,9 @@ func (v VI) CapEpochs(n int) Method {
 // not passes: on a hundred rows (one step an epoch) 300 steps leave σ near
 // its 1e-3 start (Adam moves ρ by about the learning rate a step, and
 // reaching σ ≈ 0.3 takes 600), and the ELBO is still 3x below its optimum.
+// viPredictive is vi's default predictive (see docs/vi.md).
+const viPredictive = predGLM
+
 const (
 	defaultVIEpochs = 300
 	minVISteps      = 10000
@@ -145,7 +153,12 @@ func (v VI) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (
 	if rng == nil {
 		return nil, fmt.Errorf("vi: %w", errNilRNG)
 	}
+	pred, err := resolvePredictive("vi", v.Predictive, viPredictive, p)
+	if err != nil {
+		return nil, err
+	}
 	v = v.withDefaults()
+	v.Predictive = pred
 	v.Epochs = v.epochsFor(p.N)
 	if v.Rank > 0 {
 		return v.fitLowRank(ctx, p, rng, obs)
@@ -163,7 +176,7 @@ func (v VI) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer) (
 		return nil, err
 	}
 	s.transform()
-	q := &Gaussian{Mean: s.mu, Std: s.sigma, By: "vi"}
+	q := &Gaussian{Mean: s.mu, Std: s.sigma, By: "vi", Predictive: v.Predictive}
 	draw := func(theta []float64, rng *rand.Rand) {
 		for j, m := range q.Mean {
 			theta[j] = m + q.Std[j]*rng.NormFloat64()

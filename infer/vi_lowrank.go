@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/bayesl/bayesl/stdlib/predictive"
 	"github.com/bayesl/bayesl/stdlib/vec"
+	"gonum.org/v1/gonum/mat"
 )
 
 // LowRankGaussian is a low-rank-plus-diagonal normal posterior
@@ -18,11 +20,27 @@ type LowRankGaussian struct {
 	U    []float64
 	Rank int
 	By   string // the backend that learned it, e.g. "vi"
+	// Predictive is "glm" (linearised at Mean, drawn in output space; see
+	// PredictOutputs) or "nn" (parameter draws through the network).
+	Predictive string
 
 	elbo elboEstimate // set by the fit, not saved
 }
 
-var _ Saver = (*LowRankGaussian)(nil)
+var (
+	_ Saver           = (*LowRankGaussian)(nil)
+	_ OutputPredictor = (*LowRankGaussian)(nil)
+)
+
+// Linearised reports whether the predictive is the GLM one.
+func (g *LowRankGaussian) Linearised() bool { return g.Predictive == predGLM }
+
+// PredictOutputs returns the linearised predictive at the rows of x: the
+// outputs N(f(x, Mean), (J∘Std)(J∘Std)ᵀ + (J U)(J U)ᵀ), drawn as a GLM
+// Laplace's are (LaplacePosterior.PredictOutputs).
+func (g *LowRankGaussian) PredictOutputs(ctx context.Context, p *Problem, x *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	return weightGaussian{mean: g.Mean, std: g.Std, u: g.U, k: g.Rank}.predict(ctx, g.By, p, x, samples, rng)
+}
 
 // Method returns the backend that learned the posterior.
 func (g *LowRankGaussian) Method() string { return g.By }
@@ -75,13 +93,26 @@ func (g *LowRankGaussian) StoredNumbers() int { return len(g.Mean) + len(g.Std) 
 // Kind returns "lowrank_gaussian", the key of its decoder.
 func (g *LowRankGaussian) Kind() string { return "lowrank_gaussian" }
 
-// Vectors returns the payload saved to a file: [Mean, Std, U]; the rank is
-// len(U)/len(Mean).
-func (g *LowRankGaussian) Vectors() [][]float64 { return [][]float64{g.Mean, g.Std, g.U} }
+// Vectors returns the payload saved to a file: [Mean, Std, U], the rank
+// len(U)/len(Mean), and [1] after them when the predictive is glm
+// (glmMark; files without it are nn).
+func (g *LowRankGaussian) Vectors() [][]float64 {
+	if g.Linearised() {
+		return [][]float64{g.Mean, g.Std, g.U, {glmMark}}
+	}
+	return [][]float64{g.Mean, g.Std, g.U}
+}
 
 func decodeLowRankGaussian(method string, vecs [][]float64) (Posterior, error) {
+	pred := predNN
+	if len(vecs) == 4 && len(vecs[3]) == 1 {
+		if err := checkGLMMark(vecs[3][0]); err != nil {
+			return nil, fmt.Errorf("low-rank gaussian posterior has %v", err)
+		}
+		pred, vecs = predGLM, vecs[:3]
+	}
 	if len(vecs) != 3 {
-		return nil, fmt.Errorf("low-rank gaussian posterior has %d vectors, want 3", len(vecs))
+		return nil, fmt.Errorf("low-rank gaussian posterior has %d vectors, want 3 or 4", len(vecs))
 	}
 	d := len(vecs[0])
 	if len(vecs[1]) != d {
@@ -100,7 +131,7 @@ func decodeLowRankGaussian(method string, vecs [][]float64) (Posterior, error) {
 			return nil, fmt.Errorf("low-rank gaussian posterior has factor entry %g at %d", u, j)
 		}
 	}
-	return &LowRankGaussian{Mean: vecs[0], Std: vecs[1], U: vecs[2], Rank: len(vecs[2]) / d, By: method}, nil
+	return &LowRankGaussian{Mean: vecs[0], Std: vecs[1], U: vecs[2], Rank: len(vecs[2]) / d, By: method, Predictive: pred}, nil
 }
 
 // ELBOer is a posterior that knows the evidence lower bound of its fit
@@ -492,7 +523,7 @@ func (v VI) fitLowRank(ctx context.Context, p *Problem, rng *rand.Rand, obs Obse
 		return nil, err
 	}
 	s.transform()
-	q := &LowRankGaussian{Mean: s.mu, Std: s.sigma, U: s.u, Rank: s.k, By: "vi"}
+	q := &LowRankGaussian{Mean: s.mu, Std: s.sigma, U: s.u, Rank: s.k, By: "vi", Predictive: v.Predictive}
 	var kl, h float64
 	ok := true
 	if s.closed {
