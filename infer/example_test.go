@@ -12,7 +12,7 @@ import (
 	"github.com/bayesl/bayesl/infer/infertest"
 )
 
-// MAP on the conjugate problem of ALGORITHMS.md §3 finds the exact
+// MAP on the conjugate problem of docs/algorithms.md §3 finds the exact
 // posterior mean 50/57.
 func ExampleMAP() {
 	p, exact, _ := infertest.Sanity1D()

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 
 	"github.com/bayesl/bayesl/stdlib/predictive"
 	"gonum.org/v1/gonum/mat"
@@ -62,7 +61,7 @@ import (
 //
 //   - the running mean θ̄ and variance (Welford's update: the textbook
 //     θ²‾ − θ̄² loses every digit when |θ| ≫ σ, the cancellation pitfall of
-//     ALGORITHMS.md §3), clamped below at 1e-30 when sampling;
+//     docs/algorithms.md §3), clamped below at 1e-30 when sampling;
 //   - every so many iterates, a ring buffer holding the last Rank
 //     deviations θ − θ̄, taken from the mean after the update, as the
 //     reference does. Per-step collection spaces the Rank columns evenly
@@ -389,7 +388,10 @@ func (m SWAG) fit(ctx context.Context, p *Problem, rng *rand.Rand, method string
 	cal := calibrate(p, theta, min(m.Batch, p.N), rng)
 	st.opt = newSGD(d, cal.rate, 0)
 	st.fuseNormalPrior()
-	l := newIIDLoop(method, m.Epochs-start, m.Batch, p.N)
+	// Each step draws its rows with replacement (Mandt et al.'s
+	// assumption A1): reshuffled epochs make an epoch's noise sum to zero.
+	l := newLoop(method, m.Epochs-start, m.Batch, p.N)
+	l.iid = true
 	l.afterStep = func(epoch, steps int) error { return collect(epoch+start, steps) }
 	if err := l.run(ctx, rng, relabel(obs, start, m.Epochs), st.step); err != nil {
 		return nil, err
@@ -410,55 +412,6 @@ func relabel(obs Observer, offset, total int) Observer {
 		pr.Epochs = total
 		obs(pr)
 	}
-}
-
-// iidLoop is the collecting phase of the auto rate: each step draws its B
-// rows with replacement (Mandt et al.'s assumption A1; reshuffled epochs
-// make the noise of an epoch sum to zero). An "epoch" is ⌈N/B⌉ steps.
-type iidLoop struct {
-	method           string
-	epochs, batch, n int
-	idx              []int
-	afterStep        func(epoch, steps int) error
-}
-
-func newIIDLoop(method string, epochs, batch, n int) *iidLoop {
-	batch = min(batch, n)
-	return &iidLoop{method: method, epochs: epochs, batch: batch, n: n, idx: make([]int, batch)}
-}
-
-func (l *iidLoop) run(ctx context.Context, rng *rand.Rand, obs Observer, step stepFunc) error {
-	start := time.Now()
-	steps := (l.n + l.batch - 1) / l.batch
-	for epoch := 1; epoch <= l.epochs; epoch++ {
-		sum := 0.0
-		for k := 1; k <= steps; k++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			for i := range l.idx {
-				l.idx[i] = rng.IntN(l.n)
-			}
-			loss, badGrad := step(l.idx)
-			if !isFinite(loss) {
-				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: loss}
-			}
-			if badGrad != 0 {
-				return &DivergenceError{Method: l.method, Epoch: epoch, Step: k, Value: badGrad, Grad: true}
-			}
-			sum += loss
-			if l.afterStep != nil {
-				if err := l.afterStep(epoch, k); err != nil {
-					return err
-				}
-			}
-		}
-		if obs != nil {
-			obs(Progress{Method: l.method, Epoch: epoch, Epochs: l.epochs,
-				Loss: sum / float64(steps), Elapsed: time.Since(start)})
-		}
-	}
-	return nil
 }
 
 // calibration is the auto rate of one fit.

@@ -14,7 +14,7 @@ import (
 	"github.com/bayesl/bayesl/infer/infertest"
 )
 
-// ALGORITHMS.md §3 sanity test 3: on the 1-D linear-Gaussian problem the
+// docs/algorithms.md §3 sanity test 3: on the 1-D linear-Gaussian problem the
 // gradient is linear, so the stationary mean of constant-rate SGD is the
 // optimum and the SWA mean lands on the posterior mean 50/57. Each
 // collected iterate is taken after a whole reshuffled epoch (3 rows, batch

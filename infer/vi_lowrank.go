@@ -170,7 +170,7 @@ func dot(a, b []float64) float64 {
 }
 
 // lowRankKL holds the k x k workspaces of the closed-form KL of
-// N(μ, D + UUᵀ), D = diag(σ²), to N(loc, diag(v)) (ALGORITHMS §15):
+// N(μ, D + UUᵀ), D = diag(σ²), to N(loc, diag(v)) (docs/algorithms.md §15):
 //
 //	KL = ½[Σ (σ_i² + ‖U_i‖²)/v_i + Σ (μ_i − loc_i)²/v_i − d + Σ log v_i − log det Σ],
 //	log det Σ = Σ log σ_i² + log det M,  M = I + UᵀD⁻¹U = LLᵀ.
@@ -371,7 +371,7 @@ func (s *lowRankState) addThetaGrad(g []float64, scale float64) {
 }
 
 // init sets μ from p.Init, every σ to scale and U to N(0, (0.1·scale)²)
-// draws: U = 0 is a stationary point (ALGORITHMS §15), so it must start
+// draws: U = 0 is a stationary point (docs/algorithms.md §15), so it must start
 // off it.
 func (s *lowRankState) init(scale float64) {
 	if s.p.Init != nil {
