@@ -29,69 +29,98 @@ var issueBand = band{minAgreement: 0.97, maxTV: 0.03, epiLo: 0.5, epiHi: 2, minS
 // band records today's measured worst case over the cases with a little
 // slack, and says so: tighten it as the backend improves.
 var bands = map[string]band{
-	// sgld, csgmcmc and nuts pass issueBand on every case.
+	// sgld, psgld, csgmcmc and nuts pass issueBand on every case.
 
-	// pSGLD: iris TV 0.030 and NLL 1.16 of exact; mcycle mean 0.068 sd off.
-	"psgld": relax(func(b *band) { b.maxTV, b.nllHi, b.maxMeanErr = 0.04, 1.2, 0.09 }),
-	// The GLM predictive's mean is the MAP's: faithful 0.072 sd off
-	// exact's; breast_cancer NLL 0.93 of exact.
-	"laplace":                             relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
-	"laplace(hessian: full)":              relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
-	"laplace(subset: all, hessian: full)": relax(func(b *band) { b.nllLo, b.maxMeanErr = 0.9, 0.09 }),
-	// K-FAC: faithful 2.5x the epistemic variance (sd 1.66x), mcycle rank 0.64.
+	// Laplace's GLM predictive is centred on the MAP: mcycle's mean 0.057
+	// sd off exact's, breast_cancer's NLL 0.94 of exact.
+	"laplace":                             relax(glmLaplace),
+	"laplace(hessian: full)":              relax(glmLaplace),
+	"laplace(subset: all, hessian: full)": relax(glmLaplace),
+	// K-FAC: faithful 2.1x the epistemic variance (sd 1.5x), mcycle rank 0.64.
 	"laplace(hessian: kron)":              relax(kron),
 	"laplace(subset: all, hessian: kron)": relax(kron),
-	// Last-layer Laplace: 0.22 - 0.68 of the epistemic size, rank 0.37.
+	// Last-layer Laplace: 0.22 - 0.69 of the epistemic size, rank 0.37.
 	"laplace(hessian: last_layer)": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.18, 0.3, 0.86, 0.09, 0.6
+		glmLaplace(b)
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.18, 0.3, 0.88, 0.08, 0.55
 	}),
-	// Diagonal GGN: 1.7 - 14x too wide, NLL up to 1.19 of exact.
+	// Diagonal GGN: 1.7 - 19x too wide, NLL up to 1.17 of exact.
 	"laplace(hessian: diag)": relax(func(b *band) {
-		b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.maxMeanErr, b.sdHi = 0.05, 17, 0.25, 1.22, 0.09, 4.6
+		glmLaplace(b)
+		b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.sdHi = 0.05, 23, 0.25, 1.22, 5.4
 	}),
-	// Sampling the network instead of the GLM: 4 - 160x too wide.
+	// Sampling the network instead of linearising it: 4 - 170x too wide.
 	"laplace(predictive: nn)": relax(func(b *band) {
-		b.minAgreement, b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.maxMeanErr, b.sdHi = 0.95, 0.22, 190, 0, 3.5, 1.7, 16
+		b.maxTV, b.epiHi, b.minSpearman, b.nllHi, b.maxMeanErr, b.sdHi = 0.22, 210, 0, 3.6, 1.7, 16.5
 	}),
-	// A point: no epistemic uncertainty at all; mcycle mean 0.3 sd off.
+	// The probit link gives one predictive distribution, no draws: no
+	// mutual information at all on the classifiers.
+	"laplace(link_approx: probit)": relax(func(b *band) {
+		glmLaplace(b)
+		b.epiLo, b.minSpearman = 0, 0
+	}),
+	// A marginal-likelihood prior: iris 1.9x the epistemic size, rank 0.53.
+	"laplace(prior_precision: optimize)": relax(func(b *band) {
+		glmLaplace(b)
+		b.minSpearman, b.nllHi = 0.45, 1.045
+	}),
+	// A point: no epistemic uncertainty at all; mcycle's mean 0.3 sd off.
 	"map": relax(func(b *band) {
 		b.epiLo, b.epiHi, b.minSpearman, b.sdLo, b.sdHi, b.nllLo, b.nllHi, b.maxMeanErr = 0, 0, 0, 0, 0, 0.85, 1.05, 0.35
 	}),
-	// Anchored ensemble (the default kind): 0.17 - 1.1 of the epistemic
-	// size, iris TV 0.063 and NLL 0.68 of exact, mcycle mean 0.14 sd off.
+	// Anchored ensemble (the default kind): 1.03 - 1.39 of the epistemic
+	// size, but iris's TV 0.045 and NLL 0.79 of exact, mcycle's mean 0.14
+	// sd off.
 	"ensemble":                 relax(anchored),
 	"ensemble(kind: anchored)": relax(anchored),
 	// Plain ensemble of MAPs: 0.003 - 0.17 of the epistemic size.
 	"ensemble(kind: plain)": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.002, 0, 0.85, 0.09, 0.04
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.0025, 0, 0.85, 0.08, 0.045
 	}),
-	// MC dropout: 0.33 - 6.2 of the epistemic size, ranks uncorrelated.
+	// MC dropout: the size is right (0.72 - 1.55), the ranking is not
+	// (rank correlation -0.47 - 0.39); mcycle's mean 0.17 sd off;
+	// faithful's epistemic sd 1.28x exact's (1.41x from 200 draws).
 	"mc_dropout": relax(func(b *band) {
-		b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.25, 8, 0, 0.85, 1.12, 0.21, 3.1
+		b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0, 0.93, 1.12, 0.21, 1.6
 	}),
-	// SWAG: iris 0.18 of the epistemic size, faithful and mcycle rank
-	// correlation negative, means 0.2 sd off on mcycle.
+	// SWAG: iris 0.18 of the epistemic size; on the regressions its rank
+	// correlation is negative and mcycle's mean is 0.2 sd off.
 	"swag": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.12, 0, 0.87, 0.25
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.14, 0, 0.87, 0.25
+	}),
+	"swag(predictive: glm)": relax(func(b *band) {
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.13, 0, 0.87, 0.25, 0.7
 	}),
 	"multiswag": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.08, 0, 0.86, 0.25
+		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.09, 0, 0.86, 0.25
 	}),
-	// Mean-field VI: iris 0.007 - 2.8 (as its defaults change),
-	// breast_cancer 3.5, faithful 5.2 of the epistemic size; iris TV
-	// 0.037 and NLL 1.18 of exact.
-	"vi": relax(func(b *band) {
-		b.maxTV, b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.045, 0.004, 7, 0, 0.85, 1.25, 0.18, 3
-	}),
+	// Mean-field VI with its GLM predictive: 1.2 - 2.3x the epistemic
+	// size, TV up to 0.04, NLL 0.8 of exact, means 0.14 sd off.
+	"vi": relax(vi),
 	"vi(rank: 4)": relax(func(b *band) {
-		b.epiLo, b.epiHi, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0.12, 7, 0.15, 0.93, 1.18, 0.16, 3
+		vi(b)
+		b.maxTV, b.nllHi = 0.06, 1.13
+	}),
+	// Sampling the network: 2.6 - 4.6x the epistemic size.
+	"vi(predictive: nn)": relax(func(b *band) {
+		vi(b)
+		b.epiHi, b.minSpearman, b.nllHi, b.sdHi = 5.6, 0, 1.22, 2.5
 	}),
 }
 
-func kron(b *band) { b.epiHi, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdHi = 3.1, 0.55, 0.9, 0.09, 1.9 }
+func glmLaplace(b *band) { b.nllLo, b.maxMeanErr = 0.92, 0.07 }
+
+func kron(b *band) {
+	glmLaplace(b)
+	b.epiHi, b.minSpearman, b.sdHi = 2.6, 0.55, 1.8
+}
 
 func anchored(b *band) {
-	b.maxTV, b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.08, 0.12, 0.5, 0.6, 0.18, 0.3
+	b.maxTV, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr = 0.055, 0.58, 0.75, 1.06, 0.18
+}
+
+func vi(b *band) {
+	b.maxTV, b.epiHi, b.minSpearman, b.nllLo, b.maxMeanErr = 0.05, 2.8, 0.2, 0.75, 0.18
 }
 
 // relax returns issueBand changed by edit.

@@ -112,6 +112,8 @@ var variants = []string{
 	"ensemble(kind: plain)",
 	"ensemble(kind: anchored)",
 	"vi(rank: 4)",
+	"vi(predictive: nn)",
+	"swag(predictive: glm)",
 }
 
 // defaults returns every method of the registry, to be fitted at its
