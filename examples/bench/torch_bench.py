@@ -24,7 +24,8 @@ minibatches; the last one may be short, as in bayesl.
 
 `predict` draws S weight vectors from a Gaussian posterior and computes the
 S x N x K log-softmax predictive and its NLL, as `evaluate p on test: nll`
-does in bayesl.
+does in bayesl; `predict_glm` is a K-FAC Laplace's linearised predictive,
+J Σ Jᵀ per row from the layers' Jacobians and S draws of the logits.
 
 Thread settings come from the environment of the caller (the harness sets
 OPENBLAS_NUM_THREADS before Python starts) and --threads, which sets
