@@ -220,7 +220,11 @@ func runChains(ctx context.Context, p *Problem, rng *rand.Rand, obs Observer, s 
 		s.plan(next, from)
 		prog.extend(next)
 	}
-	return &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}, nil
+	q := &Samples{By: s.method, dim: p.Dim, flat: flat, chains: out}
+	for _, r := range runs {
+		q.undone += r.recovered
+	}
+	return q, nil
 }
 
 // chainSeeds draws two words for each of n chains' sources from rng,
@@ -242,7 +246,24 @@ type chainRun struct {
 	st   *chainState
 	perm []int
 	t    int // steps taken
+
+	// A long run at a fixed step can reach a region whose curvature the
+	// step cannot resolve (a heteroscedastic net whose noise scale
+	// collapses: NUTS reports divergent transitions there too). Without a
+	// preconditioner such a step is undone: θ goes back to good, the last
+	// state a finite step left (cur holds the state the current step
+	// started from), the chain's steps are halved from then on
+	// (shrink), and the fit goes on; after maxRecoveries the chain fails as
+	// before.
+	cur, good []float64
+	seen      bool  // some step was finite: good holds a state
+	first     error // the chain's first non-finite step
+	shrink    float64
+	recovered int
 }
+
+// maxRecoveries bounds how often one chain may undo a non-finite step.
+const maxRecoveries = 8
 
 // newChainRun starts a chain with its own source from the point p.Init
 // draws.
@@ -256,7 +277,12 @@ func newChainRun(p *Problem, seed [2]uint64, s *chainSpec) *chainRun {
 	for i := range perm {
 		perm[i] = i
 	}
-	return &chainRun{rng: rng, st: st, perm: perm}
+	r := &chainRun{rng: rng, st: st, perm: perm, shrink: 1}
+	if st.v == nil {
+		r.cur, r.good = make([]float64, p.Dim), make([]float64, p.Dim)
+		copy(r.good, st.theta)
+	}
+	return r
 }
 
 // run continues chain c (0-based) from epoch from+1 to s.epochs on p and
@@ -285,9 +311,25 @@ func (r *chainRun) run(ctx context.Context, p *Problem, c, from int, s *chainSpe
 			eps, noisy := s.sched.at(t)
 			st.frozen = s.freeze > 0 && t >= s.freeze
 			t++
-			u, ok := st.step(perm[lo:min(lo+s.batch, n)], eps, noisy)
+			if r.cur != nil {
+				copy(r.cur, st.theta)
+			}
+			u, ok := st.step(perm[lo:min(lo+s.batch, n)], eps*r.shrink, noisy)
+			if r.cur != nil && ok {
+				r.cur, r.good = r.good, r.cur // a finite step left the state it started from
+				r.seen = true
+			}
 			if !ok {
-				return nil, nil, st.divergence(s.method, u, c, epoch, k)
+				if r.first == nil {
+					r.first = st.divergence(s.method, u, c, epoch, k)
+				}
+				if r.cur == nil || !r.seen || r.recovered == maxRecoveries {
+					return nil, nil, r.first // where the chain first went wrong
+				}
+				copy(st.theta, r.good)
+				r.shrink /= 2
+				r.recovered++
+				continue
 			}
 			sum += u
 		}

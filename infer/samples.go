@@ -16,6 +16,16 @@ type Samples struct {
 	dim    int
 	flat   [][]float64   // chain → its samples one after another
 	chains [][][]float64 // chain → sample → θ, views of flat
+	undone int           // steps the chains undid after a non-finite objective (chainRun)
+}
+
+// Warning reports the steps the chains undid, each halving that chain's
+// step size; "" when there were none.
+func (q *Samples) Warning() string {
+	if q.undone == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d steps reached a non-finite objective and were undone, each halving its chain's step size (a smaller lr avoids them)", q.undone)
 }
 
 var (

@@ -377,15 +377,38 @@ func TestSamplerDivergenceNamesChain(t *testing.T) {
 	}
 
 	// Sequentially, the k-th likelihood call is known: chain 2 (3 rows,
-	// batch 1: 3 steps per epoch, 10 epochs per chain), epoch 4, step 2;
-	// a non-finite gradient is reported as such.
+	// batch 1: 3 steps per epoch, 10 epochs per chain), epoch 4, step 2.
+	// A single non-finite objective or gradient there is undone: the chain
+	// goes back to its last finite state with half the step, and the fit
+	// says so.
 	for _, grad := range []bool{false, true} {
 		seq := nanAfter(base, 30+3*3+2, grad)
 		seq.Fork = nil
-		_, err := infer.SGLD{Epochs: 10, Batch: 1, Chains: 3}.Fit(context.Background(), seq, rng(1), nil)
-		if !errors.As(err, &de) || de.Chain != 2 || de.Epoch != 4 || de.Step != 2 || de.Grad != grad {
-			t.Errorf("grad=%v: err = %v", grad, err)
+		post, err := infer.SGLD{Epochs: 10, Batch: 1, Chains: 3}.Fit(context.Background(), seq, rng(1), nil)
+		if err != nil {
+			t.Fatalf("grad=%v: a single non-finite step was not undone: %v", grad, err)
 		}
+		if w := post.(infer.Warner).Warning(); !strings.HasPrefix(w, "1 steps reached a non-finite objective") {
+			t.Errorf("grad=%v: warning %q", grad, w)
+		}
+	}
+
+	// A region the chain keeps reaching fails it after a bounded number of
+	// retries, and the error names where it first went wrong.
+	region := *base
+	calls := 0
+	region.NegLogLik = func(grad, theta []float64, idx []int) float64 {
+		calls++
+		v := nll(grad, theta, idx)
+		if calls > 30+3*3+1 {
+			return math.Inf(1)
+		}
+		return v
+	}
+	region.Fork = nil
+	_, err = infer.SGLD{Epochs: 10, Batch: 1, Chains: 3}.Fit(context.Background(), &region, rng(1), nil)
+	if !errors.As(err, &de) || de.Chain != 2 || de.Epoch != 4 || de.Step != 2 {
+		t.Errorf("persistent: err = %v", err)
 	}
 }
 
