@@ -5,6 +5,7 @@ import (
 
 	"github.com/bayesl/bayesl/ir"
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -130,7 +131,11 @@ func (m *Machine) GGN(dst, theta []float64, x *mat.Dense) {
 		}
 		clear(rows)
 		m.ggnReverse(w, nil, theta, -1, b)
-		rankK(blas.Upper, true, d, b, 1, rows, d, nil, 0, 1, dst, d)
+		if haveFMA {
+			rankK(blas.Upper, true, d, b, 1, rows, d, nil, 0, 1, dst, d)
+		} else { // no assembly kernel: BLAS's own Dsyrk
+			blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, d, b, 1, rows, d, 1, dst, d)
+		}
 	}
 }
 
