@@ -128,14 +128,8 @@ func Diagnose(ctx context.Context, post Posterior, p *Problem, x *mat.Dense) (*D
 				return nil, err
 			}
 		}
-		if slices.Min(v) == slices.Max(v) {
-			continue
-		}
-		for c := range split {
-			split[c] = v[c*n : (c+1)*n]
-		}
-		r, e := RankRhat(split), BulkESS(split)
-		if math.IsNaN(r) || math.IsNaN(e) {
+		r, e, ok := chainDiagnostic(split, v, n)
+		if !ok {
 			continue
 		}
 		rhats = append(rhats, r)
@@ -458,14 +452,8 @@ func chainsMixed(ctx context.Context, p *Problem, chains [][][]float64, target f
 	split := make([][]float64, len(chains))
 	ess := make([]float64, 0, rows)
 	for _, v := range vals {
-		if slices.Min(v) == slices.Max(v) {
-			continue
-		}
-		for c := range split {
-			split[c] = v[c*n : (c+1)*n]
-		}
-		r, e := RankRhat(split), BulkESS(split)
-		if math.IsNaN(r) || math.IsNaN(e) {
+		r, e, ok := chainDiagnostic(split, v, n)
+		if !ok {
 			continue
 		}
 		if r >= mixedRhat {
@@ -478,4 +466,19 @@ func chainsMixed(ctx context.Context, p *Problem, chains [][][]float64, target f
 	}
 	slices.Sort(ess)
 	return median(ess) >= target, nil
+}
+
+// chainDiagnostic returns the rank-normalised split-R̂ and bulk ESS of one
+// output whose draws v hold n per chain, chain after chain (split receives
+// the chains' views). ok is false for an output constant across the draws
+// or one the diagnostics cannot score.
+func chainDiagnostic(split [][]float64, v []float64, n int) (r, e float64, ok bool) {
+	if slices.Min(v) == slices.Max(v) {
+		return 0, 0, false
+	}
+	for c := range split {
+		split[c] = v[c*n : (c+1)*n]
+	}
+	r, e = RankRhat(split), BulkESS(split)
+	return r, e, !math.IsNaN(r) && !math.IsNaN(e)
 }

@@ -143,14 +143,7 @@ func (q *LaplacePosterior) FunctionalCovariance(ctx context.Context, p *Problem,
 			}
 		}
 	}
-	for r := range n {
-		c := cov[r*w*w : (r+1)*w*w]
-		for a := range w {
-			for a2 := a + 1; a2 < w; a2++ {
-				c[a2*w+a] = c[a*w+a2]
-			}
-		}
-	}
+	mirrorBlocks(cov, n, w)
 	return cov, nil
 }
 
@@ -479,14 +472,7 @@ func (g weightGaussian) functionalCovariance(ctx context.Context, name string, p
 			}
 		}
 	}
-	for r := range n {
-		c := cov[r*w*w : (r+1)*w*w]
-		for a := range w {
-			for a2 := a + 1; a2 < w; a2++ {
-				c[a2*w+a] = c[a*w+a2]
-			}
-		}
-	}
+	mirrorBlocks(cov, n, w)
 	return cov, nil
 }
 
@@ -565,4 +551,17 @@ func checkGLMMark(v float64) error {
 		return fmt.Errorf("predictive code %g, want %d (glm) or none (nn)", v, glmMark)
 	}
 	return nil
+}
+
+// mirrorBlocks copies the upper triangle of each of the n row-major w x w
+// blocks of cov into its lower triangle.
+func mirrorBlocks(cov []float64, n, w int) {
+	for r := range n {
+		c := cov[r*w*w : (r+1)*w*w]
+		for a := range w {
+			for a2 := a + 1; a2 < w; a2++ {
+				c[a2*w+a] = c[a*w+a2]
+			}
+		}
+	}
 }

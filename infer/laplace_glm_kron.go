@@ -179,13 +179,6 @@ func (q *LaplacePosterior) functionalCovKron(ctx context.Context, p *Problem, x 
 			}
 		}
 	}
-	for r := range n {
-		c := cov[r*w*w : (r+1)*w*w]
-		for k := range w {
-			for k2 := k + 1; k2 < w; k2++ {
-				c[k2*w+k] = c[k*w+k2]
-			}
-		}
-	}
+	mirrorBlocks(cov, n, w)
 	return cov, nil
 }

@@ -352,17 +352,22 @@ func (s *viState) step(idx []int) (loss, badGrad float64) {
 		kl += -sumLog(sigma) - 0.5*float64(d)*log2Pi
 	}
 
-	// dρ = dσ · sigmoid(ρ), in place.
-	for j, sg := range s.sig[:d] {
+	return viStep(s.opt, s.w, s.g, gsig, s.sig[:d], klScale*kl+likScale*nll)
+}
+
+// viStep finishes a step of either Gaussian family: it turns the gradient
+// in σ into one in ρ (dρ = dσ · sigmoid(ρ), in place) and steps opt on w
+// with g unless the loss is not finite. It returns the step's loss and
+// the first non-finite gradient coordinate (0 when none).
+func viStep(opt optimizer, w, g, gsig, sigmoid []float64, loss float64) (float64, float64) {
+	for j, sg := range sigmoid {
 		gsig[j] *= sg
 	}
-
-	loss = klScale*kl + likScale*nll
 	if !isFinite(loss) {
 		return loss, 0
 	}
-	if !s.opt.step(s.w, s.g, 1) {
-		return loss, firstNonFinite(s.g)
+	if !opt.step(w, g, 1) {
+		return loss, firstNonFinite(g)
 	}
 	return loss, 0
 }

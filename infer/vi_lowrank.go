@@ -481,17 +481,7 @@ func (s *lowRankState) step(idx []int) (loss, badGrad float64) {
 		}
 		kl -= 0.5 * (logDetSigma + float64(d)*(1+log2Pi)) // −entropy
 	}
-	for j, sg := range s.sig[:d] {
-		gsig[j] *= sg
-	}
-	loss = klScale*kl + likScale*nll
-	if !isFinite(loss) {
-		return loss, 0
-	}
-	if !s.opt.step(s.w, s.g, 1) {
-		return loss, firstNonFinite(s.g)
-	}
-	return loss, 0
+	return viStep(s.opt, s.w, s.g, gsig, s.sig[:d], klScale*kl+likScale*nll)
 }
 
 // entropy returns the entropy of q, after factor:
