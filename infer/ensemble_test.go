@@ -464,28 +464,7 @@ func logistic(x *mat.Dense, y []float64) *infer.Problem {
 	for j := range scale {
 		scale[j] = 1
 	}
-	out, dOut := make([]float64, n), make([]float64, n)
-	raw := mat.DenseCopyOf(x).RawMatrix().Data
-	outputGrad := func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
-		o, do := out[:len(idx)], dOut[:len(idx)]
-		for r, i := range idx {
-			f := 0.0
-			for j, t := range theta {
-				f += raw[i*d+j] * t
-			}
-			o[r], do[r] = f, 0
-		}
-		v := loss(do, o)
-		if grad != nil {
-			clear(grad)
-			for r, i := range idx {
-				for j := range grad {
-					grad[j] += do[r] * raw[i*d+j]
-				}
-			}
-		}
-		return v
-	}
+	outputGrad := linearOutputGrad(x)
 	p := &infer.Problem{Dim: d, N: n, Kind: predictive.Classification, Classes: 2, OutputWidth: 1,
 		PriorLoc: loc, PriorScale: scale, OutputGrad: outputGrad,
 		Init: func(theta []float64, r *rand.Rand) { clear(theta) },
@@ -602,31 +581,9 @@ func TestAnchoredEnsembleLogistic(t *testing.T) {
 // (f_n = x_nᵀθ) and a NoiseScale that reports its noise sd, but no
 // TargetNoise: the scale as a model that learns it would report it.
 func withOutputs(p *infer.Problem, x *mat.Dense, noiseVar float64) *infer.Problem {
-	n, d := x.Dims()
-	raw := mat.DenseCopyOf(x).RawMatrix().Data
-	out, dOut := make([]float64, n), make([]float64, n)
 	q := *p
 	q.OutputWidth = 1
-	q.OutputGrad = func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
-		o, do := out[:len(idx)], dOut[:len(idx)]
-		for r, i := range idx {
-			f := 0.0
-			for j, t := range theta {
-				f += raw[i*d+j] * t
-			}
-			o[r], do[r] = f, 0
-		}
-		v := loss(do, o)
-		if grad != nil {
-			clear(grad)
-			for r, i := range idx {
-				for j := range grad {
-					grad[j] += do[r] * raw[i*d+j]
-				}
-			}
-		}
-		return v
-	}
+	q.OutputGrad = linearOutputGrad(x)
 	q.NoiseScale = func(dst, theta []float64, idx []int) {
 		for r := range dst {
 			dst[r] = math.Sqrt(noiseVar)
@@ -666,5 +623,32 @@ func TestAnchoredEnsembleOutputNoiseExact(t *testing.T) {
 				t.Errorf("cov[%d][%d] = %.3g, exact %.3g (4 SE %.2g)", a, b, c, want, 4*se)
 			}
 		}
+	}
+}
+
+// linearOutputGrad is the output capability of a linear model, f_n = x_nᵀθ.
+func linearOutputGrad(x *mat.Dense) func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
+	n, d := x.Dims()
+	raw := mat.DenseCopyOf(x).RawMatrix().Data
+	out, dOut := make([]float64, n), make([]float64, n)
+	return func(grad, theta []float64, idx []int, loss func(dOut, out []float64) float64) float64 {
+		o, do := out[:len(idx)], dOut[:len(idx)]
+		for r, i := range idx {
+			f := 0.0
+			for j, t := range theta {
+				f += raw[i*d+j] * t
+			}
+			o[r], do[r] = f, 0
+		}
+		v := loss(do, o)
+		if grad != nil {
+			clear(grad)
+			for r, i := range idx {
+				for j := range grad {
+					grad[j] += do[r] * raw[i*d+j]
+				}
+			}
+		}
+		return v
 	}
 }
