@@ -294,9 +294,9 @@ type gPostfix struct {
 type gSuffix struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Call   *gCall  `parser:"  @@"`
-	Index  *gExpr  `parser:"| \"[\" @@ \"]\""`
-	Field  *gIdent `parser:"| \".\" @@"`
+	Call   *gCall   `parser:"  @@"`
+	Index  []*gExpr `parser:"| \"[\" @@ (\",\" @@)* \",\"? \"]\""`
+	Field  *gIdent  `parser:"| \".\" @@"`
 }
 
 type gCall struct {

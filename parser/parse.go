@@ -30,7 +30,13 @@ func Parse(filename string, src []byte) (*File, error) {
 	l := lowerer{file: f}
 	out := &File{Source: f}
 	for _, s := range g.Stmts {
-		out.Stmts = append(out.Stmts, l.stmt(s))
+		st := l.stmt(s)
+		// Whitespace, newlines included, separates nothing in the grammar,
+		// so `x[0, 1]` would otherwise read as `x` then the list `[0, 1]`.
+		if n := len(out.Stmts); n > 0 && out.Stmts[n-1].Span().End.Line == st.Span().Start.Line {
+			l.errs.Add(source.Errorf(f, st.Span(), source.Syntax, "a statement must start on a new line"))
+		}
+		out.Stmts = append(out.Stmts, st)
 	}
 	if len(l.errs) > 0 {
 		return nil, l.errs
@@ -308,7 +314,10 @@ func (l *lowerer) postfix(g *gPostfix) Expr {
 			}
 			x = &Call{Fun: id, Args: l.args(s.Call), Sp: sp}
 		case s.Index != nil:
-			x = &Index{X: x, Index: l.expr(s.Index), Sp: sp}
+			if len(s.Index) > 1 {
+				l.errs.Add(source.Errorf(l.file, l.expr(s.Index[1]).Span(), source.Syntax, "an index takes one value"))
+			}
+			x = &Index{X: x, Index: l.expr(s.Index[0]), Sp: sp}
 		case s.Field != nil:
 			x = &Field{X: x, Name: l.ident(s.Field), Sp: sp}
 		}

@@ -107,6 +107,9 @@ func TestSyntaxErrors(t *testing.T) {
 		{"data d = 3 @ 4", 1, 12, false},
 		{"posterior p = fit on d using map", 1, 19, false},
 		{"let x = 1.5.3", 1, 13, false},
+		{"let x = d[0, 1]", 1, 14, false},
+		{"data a = 1 data b = 2", 1, 12, false},
+		{"x[]", 1, 2, false},
 	} {
 		_, err := Parse("t.bl", []byte(tc.src))
 		var list source.List
