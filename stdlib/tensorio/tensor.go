@@ -213,11 +213,20 @@ func toFloat32(path string, t Tensor) ([]float32, error) {
 	return out, nil
 }
 
-// writeAtomic writes path through a temporary file in the same directory,
-// renamed into place only once write has succeeded and the data is synced,
-// so a failed write never leaves a partial file or damages an old one. An
-// existing file keeps its permissions; a new one gets 0644.
-func writeAtomic(path string, write func(w io.Writer) error) (err error) {
+// writeAtomic is WriteAtomic for this package's writers.
+func writeAtomic(path string, write func(w io.Writer) error) error {
+	return WriteAtomic(path, write)
+}
+
+// WriteAtomic writes path through a temporary file ".NAME.tmp-*" in the
+// same directory, renamed into place only once write has succeeded and
+// the data is synced, so a failed or interrupted write never leaves a
+// partial file or damages an old one. An existing file keeps its
+// permissions; a new one gets 0644. Temporary files that a crashed earlier
+// write to the same path left behind are removed first. Every file bayesl
+// writes goes through it (or an equivalent), so readers never see half a
+// file.
+func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
 		if !st.Mode().IsRegular() {
@@ -226,6 +235,7 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 		mode = st.Mode().Perm()
 	}
 	dir := filepath.Dir(path)
+	removeStale(dir, filepath.Base(path))
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		var pe *os.PathError
@@ -265,6 +275,22 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// removeStale deletes the temporary files ".base.tmp-*" of earlier writes
+// to dir/base that never reached their rename (the process was killed).
+// Best effort: a file it cannot remove stays, and the write goes on.
+func removeStale(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".tmp-"
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), prefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // openSized opens path for reading and returns its size.

@@ -622,3 +622,30 @@ func TestFortranToC(t *testing.T) {
 		t.Errorf("got %v, want %v", got, c)
 	}
 }
+
+// A crashed earlier write leaves ".NAME.tmp-*" behind; the next write to
+// the same path removes it, and leaves other files' temporaries alone. A
+// new file is readable by others (0644).
+func TestWriteAtomicStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.csv")
+	stale := filepath.Join(dir, ".p.csv.tmp-123")
+	other := filepath.Join(dir, ".q.csv.tmp-456")
+	for _, f := range []string{stale, other} {
+		if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "a\n"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temporary was removed: %v", err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("new file has mode %v, want 0644", st.Mode().Perm())
+	}
+}
