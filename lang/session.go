@@ -127,11 +127,12 @@ func (s *Session) Run(ctx context.Context, filename string, src []byte) error {
 // executed.
 func (s *Session) exec(ctx context.Context, prog *ir.Program) error {
 	for _, st := range prog.Stmts {
-		if err := s.execStmt(ctx, prog.File, st); err != nil {
+		x := &executor{s: s, f: prog.File, ctx: ctx}
+		if err := x.run(st); err != nil {
 			return err
 		}
 		s.scope.Apply(st)
-		e := entry{text: stmtText(prog.File.Src, st), stmt: st}
+		e := entry{text: stmtText(prog.File.Src, st), stmt: st, dir: s.cfg.Dir, paths: x.paths}
 		if bp, ok := st.(*ir.BindPosterior); ok {
 			switch bp.Expr.(type) {
 			case *ir.Fit, *ir.Distill: // fitted here: :save writes it to a file
@@ -155,13 +156,12 @@ func (s *Session) Value(name string) (any, bool) {
 	return v, ok
 }
 
-func (s *Session) execStmt(ctx context.Context, f *source.File, st ir.Stmt) (err error) {
+func (x *executor) run(st ir.Stmt) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = source.Errorf(f, ir.Span(st), source.Runtime, "internal error: %v\n%s", r, debug.Stack())
+			err = source.Errorf(x.f, ir.Span(st), source.Runtime, "internal error: %v\n%s", r, debug.Stack())
 		}
 	}()
-	x := &executor{s: s, f: f, ctx: ctx}
 	return x.stmt(st)
 }
 
@@ -169,6 +169,9 @@ type executor struct {
 	s   *Session
 	f   *source.File
 	ctx context.Context
+	// paths are the relative paths the statement named, which :save
+	// rewrites for the directory it saves to (history.go).
+	paths []string
 }
 
 func (x *executor) errorf(sp source.Span, k source.Kind, format string, args ...any) *source.Error {
@@ -201,6 +204,9 @@ func (x *executor) compileError(sp source.Span, err error) error {
 }
 
 func (x *executor) path(p string, write bool) string {
+	if !filepath.IsAbs(p) {
+		x.paths = append(x.paths, p)
+	}
 	if x.s.cfg.Resolve != nil {
 		return x.s.cfg.Resolve(p, write)
 	}
