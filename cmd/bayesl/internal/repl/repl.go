@@ -37,15 +37,18 @@ type Config struct {
 const help = `Statements: data, let, model { ... }, posterior = fit ... using ...,
 evaluate, predict, ood, save — the same as in scripts. A block continues
 over several lines while a bracket or a model body is open. A name on its
-own shows its value.
+own shows its value. Paths typed at the prompt are relative to the working
+directory.
 
 Commands:
   :help          this text
-  :load FILE     run a script into the session
+  :load FILE     run a script into the session (its paths are relative
+                 to its own directory, as with 'bayesl run FILE')
   :names         list the session's names
   :show NAME     describe a data set, model or posterior
   :type NAME     the type of a name
-  :save FILE     write the session as a script (posteriors saved beside it)
+  :save FILE     write the session as a script that runs from where it is
+                 saved (posteriors saved beside it, paths rewritten)
   :quit          leave (also Ctrl-D)
 Ctrl-C cancels a running fit and keeps the session.
 `
@@ -166,6 +169,13 @@ func depth(src string) int {
 // exec runs one entry with a context that Ctrl-C cancels.
 func (r *repl) exec(src string) {
 	r.entries++
+	r.report(r.interruptible(func(ctx context.Context) error {
+		return r.cfg.Session.Run(ctx, "<stdin>", []byte(src))
+	}))
+}
+
+// interruptible runs f with a context that Ctrl-C cancels.
+func (r *repl) interruptible(f func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sig := r.cfg.Interrupts
@@ -184,13 +194,20 @@ func (r *repl) exec(src string) {
 		case <-done:
 		}
 	}()
-	err := r.cfg.Session.Run(ctx, "<stdin>", []byte(src))
+	return f(ctx)
+}
+
+func (r *repl) report(err error) {
+	var se *source.Error
+	var list source.List
 	switch {
 	case err == nil:
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(r.errOut, "interrupted; the session keeps every value bound before this entry")
-	default:
+	case errors.As(err, &se), errors.As(err, &list):
 		source.Print(r.errOut, err)
+	default:
+		fmt.Fprintln(r.errOut, err)
 	}
 }
 
@@ -223,15 +240,13 @@ func (r *repl) command(line string) bool {
 		}
 		fmt.Fprintln(r.out, t)
 	case ":load":
-		src, err := os.ReadFile(arg)
-		if err != nil {
-			fmt.Fprintf(r.errOut, "%v\n", err)
+		// FILE is relative to the working directory, the paths inside it
+		// to the script's own directory, as with 'bayesl run FILE'.
+		if arg == "" {
+			fmt.Fprintln(r.errOut, ":load needs a file name")
 			break
 		}
-		ctx := context.Background()
-		if err := s.Run(ctx, arg, src); err != nil {
-			source.Print(r.errOut, err)
-		}
+		r.report(r.interruptible(func(ctx context.Context) error { return s.RunFile(ctx, arg) }))
 	case ":save":
 		if arg == "" {
 			fmt.Fprintln(r.errOut, ":save needs a file name")

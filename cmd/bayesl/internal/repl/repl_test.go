@@ -164,3 +164,90 @@ posterior p = fit net on mc using map(epochs: 100000000)
 		t.Error("the cancelled fit must not bind p")
 	}
 }
+
+// TestPaths: the REPL's one rule for relative paths. A path typed at the
+// prompt is relative to the working directory; `:load FILE` takes FILE
+// relative to the working directory and the paths inside the script
+// relative to the script's directory, as `bayesl run FILE` does; `:save`
+// rewrites relative paths so the saved script runs from where it is saved.
+func TestPaths(t *testing.T) {
+	csv, err := os.ReadFile(filepath.Join(dataDir(t), "mcycle.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for _, f := range []struct{ path, text string }{
+		{"proj/data/mc.csv", string(csv)},
+		{"proj/fit.bl", `data mc = csv("data/mc.csv", # "data/mc.csv" in a comment stays
+  x: [times], y: accel, standardize: true)
+model net(x: 1) {
+  y ~ normal(dense(dense(x, 4) |> tanh, 1)[0], 1)
+}
+posterior p = fit net on mc using map(epochs: 20)
+save p to "out/p.post"
+`},
+	} {
+		p := filepath.Join(root, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(root)
+	input := `:load proj/fit.bl
+:load proj/missing.bl
+:load
+data again = csv("proj/data/mc.csv", x: [times], y: accel)
+posterior q = load("proj/out/p.post")
+predict q at [[10]] to "proj/out/pred.csv"
+:save sess/s.bl
+`
+	var out, errOut syncBuffer
+	s := newSession(&out)
+	if err := Run(Config{Session: s, Stdin: io.NopCloser(strings.NewReader(input)), Stdout: &out, Stderr: &errOut}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"fitted p: map on 133 rows", "saved p to proj/out/p.post", "wrote 1 predictions of q to proj/out/pred.csv", "saved the session to sess/s.bl"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, want := range []string{"proj/missing.bl: no such file or directory", ":load needs a file name"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+	if _, ok := s.TypeOf("again"); !ok {
+		t.Errorf("the prompt's path did not resolve against the working directory:\n%s", errOut.String())
+	}
+	saved, err := os.ReadFile(filepath.Join(root, "sess", "s.bl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`csv("../proj/data/mc.csv", # "data/mc.csv" in a comment stays`, // from the loaded script's directory
+		`posterior p = load("s_p.post")`,
+		`save p to "../proj/out/p.post"`,
+		`data again = csv("../proj/data/mc.csv"`, // from the working directory
+		`load("../proj/out/p.post")`,
+		`to "../proj/out/pred.csv"`,
+	} {
+		if !strings.Contains(string(saved), want) {
+			t.Errorf("saved session lacks %q:\n%s", want, saved)
+		}
+	}
+
+	// The saved session runs from anywhere: from another working
+	// directory, loaded by its path, as `bayesl run` would.
+	t.Chdir(t.TempDir())
+	var again bytes.Buffer
+	s2 := lang.NewSession(&lang.Config{Seed: 1, Emit: func(r lang.Result) { r.Format(&again) }})
+	if err := s2.RunFile(context.Background(), filepath.Join(root, "sess", "s.bl")); err != nil {
+		t.Fatalf("the saved session does not run: %v\n%s", err, saved)
+	}
+	if !strings.Contains(again.String(), "wrote 1 predictions of q to") {
+		t.Errorf("replay:\n%s", again.String())
+	}
+}
