@@ -22,10 +22,7 @@ func TestREPLOnTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "bayesl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	data, _ := filepath.Abs(filepath.Join("..", "..", "examples", "data", "mcycle.csv"))
 	cmd := exec.Command(bin, "repl", "-q", "--history", "")
 	cmd.Env = append(os.Environ(), "TERM=dumb")
@@ -94,5 +91,64 @@ func TestREPLOnTerminal(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("repl did not exit on Ctrl-D")
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// buildBinary builds the command once for the tests that run it as a
+// process.
+func buildBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bayesl-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "bayesl")
+		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v\n%s", buildErr, buildOut)
+	}
+	return binPath
+}
+
+// TestSIGINT: a real SIGINT to `bayesl run` during a fit: exit 130 and
+// "interrupted" within a second, no "context canceled".
+func TestSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	data, _ := filepath.Abs(filepath.Join("..", "..", "examples", "data", "mcycle.csv"))
+	script := filepath.Join(t.TempDir(), "s.bl")
+	os.WriteFile(script, []byte(`data mc = csv("`+data+`", x: [times], y: accel)
+model net(x: 1) {
+  y ~ normal(dense(dense(x, 64) |> tanh, 1)[0], 1)
+}
+posterior p = fit net on mc using map(epochs: 100000000)
+`), 0o644)
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "run", "-q", script)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	took := time.Since(start)
+	if cmd.ProcessState.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") || strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("exit %v, stderr:\n%s", err, stderr.String())
+	}
+	if took > time.Second {
+		t.Errorf("took %v after SIGINT", took)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/lang"
@@ -109,12 +110,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			r.Format(stdout)
 		},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	err = lang.NewSession(cfg).Run(ctx, file, src)
+	interrupted, err := runInterruptible(func(ctx context.Context) error {
+		return lang.NewSession(cfg).Run(ctx, file, src)
+	})
 	bars.finish()
 	code = exitOK
-	if err != nil {
+	switch {
+	case interrupted && err == nil:
+		// The signal came as the last statement finished (a final save,
+		// say): it completed, and exit 0 says every file is written.
+		fmt.Fprintln(stderr, "bayesl: interrupted after the last statement had completed; every file is written")
+	case interrupted:
+		err = errInterrupted{err}
+		fmt.Fprintf(stderr, "%s\n", err)
+		code = exitInterrupt
+	case err != nil:
 		source.Print(stderr, err)
 		code = exitCode(err)
 	}
@@ -122,6 +132,71 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		writeJSON(stdout, results, err)
 	}
 	return code
+}
+
+// interrupts is where runInterruptible hears Ctrl-C; tests replace it.
+var interrupts = func() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt)
+	return c, func() { signal.Stop(c) }
+}
+
+// stopGrace is how long an interrupted statement gets to return before the
+// command gives up on it: most statements watch the context (a fit stops
+// at its next step), a few block in the operating system (a FIFO's open,
+// a device read), and Ctrl-C must work for those too.
+const stopGrace = time.Second
+
+// runInterruptible runs f with a context that Ctrl-C cancels. It reports
+// whether an interrupt came; when f has not returned stopGrace after it,
+// runInterruptible returns without it (the process is about to exit: a
+// file being written is left as it was, its temporary removed by the next
+// write to that path).
+func runInterruptible(f func(context.Context) error) (bool, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig, stop := interrupts()
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	select {
+	case err := <-done:
+		select {
+		case <-sig: // came while f was returning
+			return true, err
+		default:
+			return false, err
+		}
+	case <-sig:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		return true, err
+	case <-sig: // a second Ctrl-C: do not wait
+	case <-time.After(stopGrace):
+	}
+	return true, context.Canceled
+}
+
+// errInterrupted is how an interrupted run ends: the statement that was
+// running did not complete (nothing it would have written is written),
+// every statement before it did.
+type errInterrupted struct{ err error }
+
+func (e errInterrupted) Error() string {
+	var se *source.Error
+	var list source.List
+	if errors.As(e.err, &list) && len(list) > 0 {
+		se = list[0]
+	}
+	if se != nil || errors.As(e.err, &se) {
+		if se.File != nil {
+			p := se.Span.Start
+			return fmt.Sprintf("%s:%d:%d: interrupted; every statement before this one completed", se.File.Name, p.Line, p.Col)
+		}
+	}
+	return "bayesl: interrupted"
 }
 
 // exitCode maps an error to the documented exit codes.
@@ -161,7 +236,10 @@ func writeJSON(w io.Writer, results []lang.Result, err error) {
 	if err != nil {
 		var list source.List
 		var e *source.Error
+		var ie errInterrupted
 		switch {
+		case errors.As(err, &ie):
+			doc.Errors = append(doc.Errors, jsonError{Kind: "interrupted", Msg: ie.Error()})
 		case errors.As(err, &list):
 		case errors.As(err, &e):
 			list = source.List{e}
