@@ -94,29 +94,13 @@ func TestREPLOnTerminal(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// buildBinary builds the command once for the tests that run it as a
-// process.
+// buildBinary builds the command for the tests that run it as a process.
 func buildBinary(t *testing.T) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bayesl-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "bayesl")
-		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("build: %v\n%s", buildErr, buildOut)
+	bin := filepath.Join(t.TempDir(), "bayesl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 // TestSIGINT: a real SIGINT to `bayesl run` during a fit: exit 130 and
