@@ -219,6 +219,8 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 			return c.saveData(s)
 		}
 		return c.save(s)
+	case *parser.ExportStmt:
+		return c.export(s)
 	case *parser.OODStmt:
 		return c.ood(s)
 	case *parser.PlotStmt:
@@ -1005,31 +1007,6 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 		return m, false
 	}
 	return m, true
-}
-
-func (c *checker) predict(s *parser.PredictStmt) Stmt {
-	post := c.postRef(s.Post)
-	out := &Predict{Post: post, Span: s.Sp}
-	if s.To != nil {
-		path, ok := c.stringLit(s.To, "predictions file")
-		if !ok {
-			return nil
-		}
-		out.Path = path
-	}
-	if l, isList := s.At.(*parser.List); isList {
-		rows, ok := c.matrix(l)
-		if !ok || post == nil {
-			return nil
-		}
-		out.Inputs = rows
-		return out
-	}
-	out.Data = c.dataExpr(s.At)
-	if out.Data == nil || post == nil {
-		return nil
-	}
-	return out
 }
 
 // matrix reads [[a, b], [c, d]] (or [a, b, c] as one-column rows).

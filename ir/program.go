@@ -181,8 +181,13 @@ type Predict struct {
 	Post   *PosteriorRef
 	Inputs [][]float64 // explicit rows, or nil when Data is set
 	Data   DataExpr
-	Path   string // write the predictions to this CSV file when set
-	Span   source.Span
+	Path   string // write the predictions to this file when set (PredictionFormats)
+	// Settings, from predict p(quantiles: ..., intervals: ..., draws: ..., samples: ...).
+	Quantiles []float64
+	Intervals []float64
+	Draws     bool
+	Samples   int // 0: the session's
+	Span      source.Span
 }
 
 // OOD scores out-of-distribution detection: for each posterior and each

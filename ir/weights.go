@@ -116,8 +116,8 @@ func (c *checker) weightsExt(sp source.Span, path string) bool {
 	return false
 }
 
-// save checks `save NAME to "file"`: a posterior (a .post file) or weights
-// (by extension).
+// save checks `save NAME to "file"`: a posterior (a .post file, nothing
+// else) or weights (by extension).
 func (c *checker) save(s *parser.SaveStmt) Stmt {
 	if id, ok := s.Value.(*parser.Ident); ok {
 		if t, bound := c.scope.types[id.Name]; bound && t == WeightsT {
@@ -130,6 +130,17 @@ func (c *checker) save(s *parser.SaveStmt) Stmt {
 	}
 	post := c.postRef(s.Value)
 	path, ok := c.stringLit(s.Path, "file name")
+	if ok && !strings.EqualFold(filepath.Ext(path), PosteriorExt) {
+		// Never write bayesl's format under another format's name.
+		msg := "a posterior is saved to a " + PosteriorExt + " file, which load reads; " + filepath.Base(path) + " is not one"
+		if hasExt(ExportFormats, path) {
+			msg += ": to write its weights for Python, export " + c.text(s.Value.Span()) + " to \"" + path + "\""
+		} else {
+			msg += " (export writes " + strings.Join(Exts(ExportFormats), ", ") + " for other tools)"
+		}
+		c.errorf(s.Path.Span(), source.Type, "%s", msg)
+		ok = false
+	}
 	if post == nil || !ok {
 		return nil
 	}

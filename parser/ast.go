@@ -181,6 +181,13 @@ type (
 		Path  Expr
 		Sp    source.Span
 	}
+	// ExportStmt is `export Value to Path`: a posterior's weights in a
+	// format other tools read (.npz, .safetensors).
+	ExportStmt struct {
+		Value Expr
+		Path  Expr
+		Sp    source.Span
+	}
 	// OODStmt is `ood Posts in In vs Out by Scores: metric, ...`: how well
 	// each uncertainty score separates in- from out-of-distribution inputs.
 	OODStmt struct {
@@ -282,6 +289,7 @@ func (s *PosteriorStmt) Span() source.Span { return s.Sp }
 func (s *EvaluateStmt) Span() source.Span  { return s.Sp }
 func (s *PredictStmt) Span() source.Span   { return s.Sp }
 func (s *SaveStmt) Span() source.Span      { return s.Sp }
+func (s *ExportStmt) Span() source.Span    { return s.Sp }
 func (s *OODStmt) Span() source.Span       { return s.Sp }
 func (s *PlotStmt) Span() source.Span      { return s.Sp }
 func (s *WeightsStmt) Span() source.Span   { return s.Sp }
@@ -296,6 +304,7 @@ func (*PosteriorStmt) stmtNode() {}
 func (*EvaluateStmt) stmtNode()  {}
 func (*PredictStmt) stmtNode()   {}
 func (*SaveStmt) stmtNode()      {}
+func (*ExportStmt) stmtNode()    {}
 func (*OODStmt) stmtNode()       {}
 func (*PlotStmt) stmtNode()      {}
 func (*WeightsStmt) stmtNode()   {}

@@ -164,6 +164,8 @@ func (p *printer) stmt(s Stmt) {
 		}
 	case *SaveStmt:
 		w.WriteString("save " + expr(s.Value, levelFit) + " to " + expr(s.Path, levelFit))
+	case *ExportStmt:
+		w.WriteString("export " + expr(s.Value, levelFit) + " to " + expr(s.Path, levelFit))
 	case *WeightsStmt:
 		w.WriteString("weights " + s.Name.Name + " = " + expr(s.Value, levelFit))
 	case *StudentStmt:

@@ -13,7 +13,7 @@ var keywords = []string{
 	"data", "let", "model", "prior", "param", "posterior", "fit", "on",
 	"using", "evaluate", "predict", "at", "save", "to", "scaled",
 	"ood", "in", "vs", "by", "plot", "weights", "student", "distill", "into",
-	"match",
+	"match", "export",
 }
 
 var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
@@ -22,7 +22,7 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Float", Pattern: `\d+\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+`},
 	{Name: "Int", Pattern: `\d+`},
 	{Name: "String", Pattern: `"(?:\\.|[^"\\\n])*"`},
-	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot|weights|student|distill|into|match)\b`},
+	{Name: "Keyword", Pattern: `\b(?:data|let|model|prior|param|posterior|fit|on|using|evaluate|predict|at|save|to|scaled|ood|in|vs|by|plot|weights|student|distill|into|match|export)\b`},
 	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
@@ -45,6 +45,7 @@ type gStmt struct {
 	Evaluate  *gEvaluateStmt  `parser:"| @@"`
 	Predict   *gPredictStmt   `parser:"| @@"`
 	Save      *gSaveStmt      `parser:"| @@"`
+	Export    *gExportStmt    `parser:"| @@"`
 	OOD       *gOODStmt       `parser:"| @@"`
 	Plot      *gPlotStmt      `parser:"| @@"`
 	Weights   *gWeightsStmt   `parser:"| @@"`
@@ -148,6 +149,13 @@ type gSaveStmt struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Value  *gExpr `parser:"\"save\" @@"`
+	Path   *gExpr `parser:"\"to\" @@"`
+}
+
+type gExportStmt struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Value  *gExpr `parser:"\"export\" @@"`
 	Path   *gExpr `parser:"\"to\" @@"`
 }
 

@@ -187,6 +187,9 @@ func (l *lowerer) stmt(g *gStmt) Stmt {
 	case g.Save != nil:
 		s := g.Save
 		return &SaveStmt{Value: l.expr(s.Value), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
+	case g.Export != nil:
+		s := g.Export
+		return &ExportStmt{Value: l.expr(s.Value), Path: l.expr(s.Path), Sp: l.span(s.Pos, s.EndPos)}
 	case g.Weights != nil:
 		s := g.Weights
 		return &WeightsStmt{Name: l.ident(s.Name), Value: l.expr(s.Value), Sp: l.span(s.Pos, s.EndPos)}

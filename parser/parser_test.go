@@ -46,13 +46,14 @@ posterior p = fit m on a using map(epochs: 10, lr: 1e-2)
 evaluate [p] on b: accuracy, nll, coverage(0.9)
 predict p at [[1, 2, 3, 4]] to "out.csv"
 save p to "p.post"
+export p to "p.npz"
 p
 `
 	f, err := Parse("t.bl", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"*parser.DataStmt", "*parser.LetStmt", "*parser.ModelDecl", "*parser.PosteriorStmt", "*parser.EvaluateStmt", "*parser.PredictStmt", "*parser.SaveStmt", "*parser.ExprStmt"}
+	want := []string{"*parser.DataStmt", "*parser.LetStmt", "*parser.ModelDecl", "*parser.PosteriorStmt", "*parser.EvaluateStmt", "*parser.PredictStmt", "*parser.SaveStmt", "*parser.ExportStmt", "*parser.ExprStmt"}
 	if len(f.Stmts) != len(want) {
 		t.Fatalf("got %d statements, want %d", len(f.Stmts), len(want))
 	}
