@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bayesl/bayesl/stdlib/tensorio"
 )
 
 // The .npy format (numpy.lib.format): the magic "\x93NUMPY", a version,
@@ -157,9 +159,24 @@ func writeColumnNPY(w io.Writer, c Column) error {
 // WriteNPZ writes each column as the 1-D array "NAME.npy" and each extra
 // array as "NAME.npy" of its shape, all float64 or unicode, deflated, in
 // order: np.load(path)["prob_setosa"].
-func WriteNPZ(w io.Writer, t *Table) error {
+func WriteNPZ(w io.Writer, t *Table) error { return WriteArchive(w, t.Columns, t.Arrays) }
+
+// WriteArchive writes an .npz archive of 1-D columns, which need not have
+// the same length (names, labels, values), then N-dimensional float64
+// arrays, in order; names must be distinct.
+func WriteArchive(w io.Writer, cols []Column, arrays []tensorio.Tensor) error {
+	seen := map[string]bool{}
+	for _, c := range cols {
+		seen[c.Name] = true
+	}
+	for _, a := range arrays {
+		if seen[a.Name] {
+			return fmt.Errorf("tabular: two arrays are called %q", a.Name)
+		}
+		seen[a.Name] = true
+	}
 	zw := zip.NewWriter(w)
-	for _, c := range t.Columns {
+	for _, c := range cols {
 		f, err := zw.Create(c.Name + ".npy")
 		if err != nil {
 			return err
@@ -168,7 +185,7 @@ func WriteNPZ(w io.Writer, t *Table) error {
 			return err
 		}
 	}
-	for _, a := range t.Arrays {
+	for _, a := range arrays {
 		f, err := zw.Create(a.Name + ".npy")
 		if err != nil {
 			return err

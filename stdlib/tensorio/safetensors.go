@@ -226,7 +226,7 @@ func WriteSafetensors(path string, ts []Tensor, opt *WriteOptions) error {
 		return err
 	}
 	return writeAtomic(path, func(w io.Writer) error {
-		if err := safetensors.SerializeToWriter(views, nil, w); err != nil {
+		if err := safetensors.SerializeToWriter(views, opt.metadata(), w); err != nil {
 			return &Error{File: path, Msg: "write failed", Err: err}
 		}
 		return nil

@@ -80,6 +80,17 @@ func (d DType) String() string {
 // writes float64.
 type WriteOptions struct {
 	DType DType
+	// Metadata is the safetensors header's "__metadata__", a string to
+	// string map (safetensors.safe_open(...).metadata() in Python);
+	// other formats ignore it.
+	Metadata map[string]string
+}
+
+func (o *WriteOptions) metadata() map[string]string {
+	if o == nil {
+		return nil
+	}
+	return o.Metadata
 }
 
 func (o *WriteOptions) dtype() (DType, error) {
