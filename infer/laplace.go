@@ -364,15 +364,6 @@ func (l Laplace) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Observ
 	return laplaceAt(ctx, p, pt.Theta, spec)
 }
 
-// laplaceEvidence is log p(D|θ) − ½τq − ½ Σ log(1 + λ_i/τ).
-func laplaceEvidence(logLik float64, lam []float64, q, tau float64) float64 {
-	s := 0.0
-	for _, v := range lam {
-		s += math.Log1p(v / tau)
-	}
-	return logLik - 0.5*tau*q - 0.5*s
-}
-
 // tunePriorPrecision returns the τ in [minPriorPrecision, maxPriorPrecision]
 // that maximises −½τq − ½ Σ log(1 + λ_i/τ): the root in log τ of the
 // decreasing function γ(τ) − τq, γ = Σ λ_i/(λ_i+τ), by bisection to

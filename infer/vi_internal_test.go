@@ -90,10 +90,8 @@ func TestLowRankStepAllocs(t *testing.T) {
 		for _, i := range idx {
 			a := dot(x[i*d:(i+1)*d], th)
 			s += 0.5 * a * a
-			if g != nil {
-				for j := range g {
-					g[j] += a * x[i*d+j]
-				}
+			for j := range g { // g is nil when only the value is asked for
+				g[j] += a * x[i*d+j]
 			}
 		}
 		return s
