@@ -72,7 +72,11 @@ var PredictOptions = []Format{
 
 // predictOptions checks the settings call of a predict statement.
 func (c *checker) predictOptions(call *parser.Call, out *Predict) bool {
-	a := c.args(call, nil, Exts(PredictOptions))
+	// Messages name the statement, not the posterior: "unknown predict
+	// argument".
+	named := *call
+	named.Fun = &parser.Ident{Name: "predict", Sp: call.Fun.Sp}
+	a := c.args(&named, nil, Exts(PredictOptions))
 	if a == nil {
 		return false
 	}
@@ -181,7 +185,9 @@ func (c *checker) export(s *parser.ExportStmt) Stmt {
 	postExpr, ok := s.Value, true
 	if call, isCall := s.Value.(*parser.Call); isCall {
 		postExpr = call.Fun
-		if a := c.args(call, nil, []string{"draws"}); a == nil {
+		named := *call
+		named.Fun = &parser.Ident{Name: "export", Sp: call.Fun.Sp}
+		if a := c.args(&named, nil, []string{"draws"}); a == nil {
 			ok = false
 		} else if e, has := a["draws"]; has {
 			out.Draws, ok = c.integer(e, "draws")
