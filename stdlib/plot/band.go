@@ -20,6 +20,9 @@ type BandData struct {
 	// TrainX, TrainY and TestX, TestY are optional data points.
 	TrainX, TrainY []float64
 	TestX, TestY   []float64
+	// TrainName and TestName name the points in the legend, the data
+	// set they are (default "train" and "test").
+	TrainName, TestName string
 	// K is the half-width of the bands in predictive standard deviations;
 	// 0 means 2.
 	K float64
@@ -104,12 +107,12 @@ func Band(path string, d BandData, l Labels) error {
 	if len(d.TrainX) > 0 {
 		s := newPoints(d.TrainX, d.TrainY, alpha(black, 0.75), vg.Points(1.8), draw.CircleGlyph{})
 		p.Add(s)
-		leg.Add(fmt.Sprintf("train (%d)", len(d.TrainX)), s)
+		leg.Add(fmt.Sprintf("%s (%d)", orDefault(d.TrainName, "train"), len(d.TrainX)), s)
 	}
 	if len(d.TestX) > 0 {
 		s := newPoints(d.TestX, d.TestY, palette[1], vg.Points(2.4), draw.RingGlyph{})
 		p.Add(s)
-		leg.Add(fmt.Sprintf("test (%d)", len(d.TestX)), s)
+		leg.Add(fmt.Sprintf("%s (%d)", orDefault(d.TestName, "test"), len(d.TestX)), s)
 	}
 	leg.Add("predictive mean", line)
 	leg.Add(fmt.Sprintf("±%g sd epistemic", k), inner)

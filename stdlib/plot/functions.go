@@ -21,8 +21,10 @@ type FunctionsData struct {
 	// (F[s*len(X)+i] = f_s(X[i])), the layout of predictive.Predictive's
 	// Loc; S is len(F)/len(X).
 	F []float64
-	// DataX and DataY are optional data points.
+	// DataX and DataY are optional data points, named DataName in the
+	// legend (default "data").
 	DataX, DataY []float64
+	DataName     string
 }
 
 // Panel is one titled picture of FunctionPanels.
@@ -65,7 +67,7 @@ func Functions(path string, d FunctionsData, l Labels) error {
 	// each of many samples is faint.
 	leg.Add(fmt.Sprintf("%d function samples", s), sampleLine(nil, nil, min(s, 10)))
 	if len(d.DataX) > 0 {
-		leg.Add(fmt.Sprintf("data (%d)", len(d.DataX)), dataPoints(nil, nil))
+		leg.Add(fmt.Sprintf("%s (%d)", orDefault(d.DataName, "data"), len(d.DataX)), dataPoints(nil, nil))
 	}
 	return render(path, functionsWidth*vg.Inch, functionsHeight*vg.Inch, func(c draw.Canvas) {
 		drawWithLegend(margin(c), p, &leg)
