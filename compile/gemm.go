@@ -21,7 +21,7 @@ import (
 // last rows of A are copied into a zero-padded panel and ragged tiles are
 // written through a 6 x 8 buffer.
 //
-// Measured on the 2-core AMD EPYC (Zen 4) of DEPENDENCIES.md, one core,
+// Measured on the 2-core AMD EPYC (Zen 4) of the README's speed table, one core,
 // batch-128 MLP shapes: 40-50 GFLOP/s against 5-10 for gonum's Dgemm (peak
 // 58). Scratch space comes from a sync.Pool, so a steady-state call
 // allocates nothing and concurrent calls (Predict's goroutines, parallel

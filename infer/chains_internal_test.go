@@ -309,7 +309,7 @@ func TestFusedUpdateMatchesGeneral(t *testing.T) {
 }
 
 // mlpProblem is a fake problem of the MLP 784-256-256-10 of
-// DEPENDENCIES.md (269 322 parameters) whose gradient does the real
+// the README's speed table, case c (269 322 parameters) whose gradient does the real
 // model's matrix products on a batch of 128 (3 forward, 5 backward; the
 // elementwise work, a small part, is left out), so that the cost of the
 // noise can be set against the cost of a gradient.

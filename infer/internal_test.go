@@ -324,7 +324,7 @@ func TestWriteFileAtomic(t *testing.T) {
 
 // The backends' own work per step, per parameter, with a model that costs
 // nothing: the σ transform, the KL and the optimiser over 269 322
-// parameters (the MLP 784-256-256-10 of DEPENDENCIES.md).
+// parameters (the MLP 784-256-256-10 of the README's speed table, case c).
 func BenchmarkStepOverhead(b *testing.B) {
 	const d = 784*256 + 256 + 256*256 + 256 + 256*10 + 10
 	free := func(grad, theta []float64, idx []int) float64 { clear(grad); return 0 }
