@@ -74,6 +74,7 @@ func (x *executor) plotFunctions(st *ir.Plot, p *Posterior, path string) error {
 		}
 		dx, dy = mat.Col(nil, 0, d.X), d.Y
 	}
+	name := dataName(st.Data)
 	labels := plot.Labels{X: p.XNames[0], Y: p.YName}
 	if st.Kind == ir.PlotSamples {
 		pred, err := p.Predictive(x.ctx, in, st.N, x.rng("plot:"+st.Posts[0].Name))
@@ -85,7 +86,7 @@ func (x *executor) plotFunctions(st *ir.Plot, p *Posterior, path string) error {
 			f[i] = pred.Obs.Mean(loc, pred.Scale[i])
 		}
 		labels.Title = fmt.Sprintf("%s: %d functions drawn from the posterior", st.Posts[0].Name, pred.S)
-		return plot.Functions(path, plot.FunctionsData{X: grid, F: f, DataX: dx, DataY: dy}, labels)
+		return plot.Functions(path, plot.FunctionsData{X: grid, F: f, DataX: dx, DataY: dy, DataName: name}, labels)
 	}
 	pred, err := x.predictive(p, in, "plot:"+st.Posts[0].Name)
 	if err != nil {
@@ -93,7 +94,16 @@ func (x *executor) plotFunctions(st *ir.Plot, p *Posterior, path string) error {
 	}
 	mean, ale, epi := pred.Regression()
 	labels.Title = fmt.Sprintf("%s: predictive mean, epistemic and total ±2 sd", st.Posts[0].Name)
-	return plot.Band(path, plot.BandData{X: grid, Mean: mean, Aleatoric: ale, Epistemic: epi, TrainX: dx, TrainY: dy}, labels)
+	return plot.Band(path, plot.BandData{X: grid, Mean: mean, Aleatoric: ale, Epistemic: epi, TrainX: dx, TrainY: dy, TrainName: name}, labels)
+}
+
+// dataName is what a picture calls the data it shows: the data set's name
+// (`data: test` shows "test"), or "data" for an expression.
+func dataName(e ir.DataExpr) string {
+	if r, ok := e.(*ir.DataRef); ok {
+		return r.Name
+	}
+	return "data"
 }
 
 func (x *executor) classifierData(st *ir.Plot, p *Posterior, e ir.DataExpr) (*data.Dataset, error) {
@@ -115,7 +125,9 @@ func (x *executor) plotReliability(st *ir.Plot, p *Posterior, path string) error
 	if err != nil {
 		return err
 	}
-	pred, err := x.predictive(p, d.X, "plot:"+st.Posts[0].Name)
+	// evaluate's draws: the ECE in the title is the one an evaluate of
+	// the same posterior on the same data prints.
+	pred, err := x.predictive(p, d.X, "evaluate:"+st.Posts[0].Name)
 	if err != nil {
 		return err
 	}
@@ -134,7 +146,8 @@ func (x *executor) plotHistogram(st *ir.Plot, p *Posterior, path string) error {
 		if err != nil {
 			return err
 		}
-		pred, err := x.predictive(p, d.X, fmt.Sprintf("plot%d:%s", i, st.Posts[0].Name))
+		// ood's draws, so the AUROC in the title is the one ood prints.
+		pred, err := x.predictive(p, d.X, []string{"ood-in:", "ood-out:"}[i]+st.Posts[0].Name)
 		if err != nil {
 			return err
 		}
