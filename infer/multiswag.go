@@ -41,6 +41,7 @@ type MultiSWAG struct {
 	// Predictive "glm" is the mixture of the members' linearisations,
 	// each at its own SWA mean; "nn" runs the network at parameter draws.
 	Predictive string `bl:"predictive,oneof=glm|nn"`
+	Covariance string `bl:"covariance,oneof=curvature|iterates"`
 }
 
 var (
@@ -55,14 +56,14 @@ func (MultiSWAG) Name() string { return "multiswag" }
 func (m MultiSWAG) Member() SWAG {
 	return SWAG{Epochs: m.Epochs, LR: m.LR, SWALR: m.SWALR, SWAStart: m.SWAStart,
 		CollectEvery: m.CollectEvery, Rank: m.Rank, Scale: m.Scale, Diagonal: m.Diagonal,
-		Batch: m.Batch, Optimizer: m.Optimizer, Momentum: m.Momentum, Predictive: m.Predictive}
+		Batch: m.Batch, Optimizer: m.Optimizer, Momentum: m.Momentum, Predictive: m.Predictive, Covariance: m.Covariance}
 }
 
 // withMember returns m with the member settings s.
 func (m MultiSWAG) withMember(s SWAG) MultiSWAG {
 	return MultiSWAG{Members: m.Members, Epochs: s.Epochs, LR: s.LR, SWALR: s.SWALR, SWAStart: s.SWAStart,
 		CollectEvery: s.CollectEvery, Rank: s.Rank, Scale: s.Scale, Diagonal: s.Diagonal,
-		Batch: s.Batch, Optimizer: s.Optimizer, Momentum: s.Momentum, Predictive: s.Predictive}
+		Batch: s.Batch, Optimizer: s.Optimizer, Momentum: s.Momentum, Predictive: s.Predictive, Covariance: s.Covariance}
 }
 
 // CapEpochs returns a copy whose members run at most n epochs each (see
@@ -89,17 +90,17 @@ func (m MultiSWAG) Fit(ctx context.Context, p *Problem, rng *rand.Rand, obs Obse
 	if err := checkSettings(m); err != nil {
 		return nil, fmt.Errorf("multiswag: %w", err)
 	}
-	sw := m.Member().withDefaults()
-	if _, msg := sw.check(); msg != "" {
+	if _, msg := m.Member().withDefaults().check(); msg != "" {
 		return nil, fmt.Errorf("multiswag: %w", &SettingError{-1, msg})
 	}
 	if err := checkProblem("multiswag", p); err != nil {
 		return nil, err
 	}
+	sw := m.Member().forProblem(p)
 	if rng == nil {
 		return nil, fmt.Errorf("multiswag: %w", errNilRNG)
 	}
-	pred, err := resolvePredictive("multiswag", m.Predictive, swagPredictive, p)
+	pred, err := resolvePredictive("multiswag", m.Predictive, sw.predictive(), p)
 	if err != nil {
 		return nil, err
 	}

@@ -83,16 +83,22 @@ var bands = map[string]band{
 	"mc_dropout": relax(func(b *band) {
 		b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr, b.sdHi = 0, 0.93, 1.12, 0.21, 1.6
 	}),
-	// SWAG: iris 0.18 of the epistemic size; on the regressions its rank
-	// correlation is negative and mcycle's mean is 0.2 sd off.
-	"swag": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.14, 0, 0.87, 0.25
+	// SWAG and MultiSWAG (the subspace's curvature, glm): the size
+	// (0.81 - 1.15) and ranking (>= 0.85) within the band on all
+	// four; the SWA mean is not the posterior mean: mcycle's mean 0.19 sd
+	// off, breast_cancer's NLL 0.925 of exact.
+	"swag":      relax(swagMean),
+	"multiswag": relax(swagMean),
+	// The paper's iterate covariance: iris 0.18 of the epistemic size; on
+	// the regressions its rank correlation is negative.
+	"swag(covariance: iterates)": relax(func(b *band) {
+		swagMean(b)
+		b.epiLo, b.minSpearman, b.sdLo = 0.13, 0, 0.7
 	}),
-	"swag(predictive: glm)": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr, b.sdLo = 0.13, 0, 0.87, 0.25, 0.7
-	}),
-	"multiswag": relax(func(b *band) {
-		b.epiLo, b.minSpearman, b.nllLo, b.maxMeanErr = 0.09, 0, 0.86, 0.25
+	// The subspace Laplace sampled through the network: 22x on faithful.
+	"swag(covariance: curvature, predictive: nn)": relax(func(b *band) {
+		swagMean(b)
+		b.epiHi, b.minSpearman, b.sdHi = 30, 0.4, 6.5
 	}),
 	// Mean-field VI with its GLM predictive: 1.2 - 2.3x the epistemic
 	// size, TV up to 0.04, NLL 0.8 of exact, means 0.14 sd off.
@@ -114,6 +120,8 @@ func kron(b *band) {
 	glmLaplace(b)
 	b.epiHi, b.minSpearman, b.sdHi = 2.6, 0.55, 1.8
 }
+
+func swagMean(b *band) { b.nllLo, b.maxMeanErr = 0.88, 0.25 }
 
 func anchored(b *band) {
 	b.maxTV, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr = 0.055, 0.58, 0.75, 1.06, 0.18
