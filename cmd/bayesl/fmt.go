@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/bayesl/bayesl/parser"
 	"github.com/bayesl/bayesl/parser/source"
+	"github.com/bayesl/bayesl/stdlib/tensorio"
 )
 
 func cmdFmt(args []string, stdout, stderr io.Writer) int {
@@ -35,19 +35,12 @@ func cmdFmt(args []string, stdout, stderr io.Writer) int {
 	if bytes.Equal(out, src) {
 		return exitOK
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".bayesl-fmt-*")
-	if err == nil {
-		_, err = tmp.Write(out)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), file)
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}
+	// Atomically, keeping the script's mode (CreateTemp's 0600 would
+	// have made a shared script private).
+	err = tensorio.WriteAtomic(file, func(w io.Writer) error {
+		_, err := w.Write(out)
+		return err
+	})
 	if err != nil {
 		stderrf(stderr, "bayesl fmt: %v\n", err)
 		return exitRuntime
