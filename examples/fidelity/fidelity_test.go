@@ -121,7 +121,7 @@ func kron(b *band) {
 	b.epiHi, b.minSpearman, b.sdHi = 2.6, 0.55, 1.8
 }
 
-func swagMean(b *band) { b.nllLo, b.maxMeanErr = 0.88, 0.25 }
+func swagMean(b *band) { b.nllLo, b.nllHi, b.maxMeanErr = 0.88, 1.04, 0.3 }
 
 func anchored(b *band) {
 	b.maxTV, b.minSpearman, b.nllLo, b.nllHi, b.maxMeanErr = 0.055, 0.58, 0.75, 1.06, 0.18
