@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"os"
 
 	"github.com/bayesl/bayesl/parser"
 	"github.com/bayesl/bayesl/parser/source"
@@ -17,10 +16,9 @@ func cmdFmt(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		stderrf(stderr, "bayesl: %v\n", err)
-		return exitRuntime
+	src, code := readOrReport(file, stderr)
+	if code != exitOK {
+		return code
 	}
 	f, err := parser.Parse(file, src)
 	if err != nil {

@@ -137,3 +137,17 @@ func TestInterruptAfterLastStatement(t *testing.T) {
 		t.Errorf("no signal: interrupted %v, err %v", interrupted, err)
 	}
 }
+
+// TestScriptFromDevice: a script path that is a device does not fill the
+// memory: reading stops at maxScript with an error that says why.
+func TestScriptFromDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	for _, cmd := range []string{"run", "check", "fmt"} {
+		var out, errb strings.Builder
+		if code := run([]string{cmd, "/dev/zero"}, &out, &errb); code != exitRuntime || !strings.Contains(errb.String(), "/dev/zero: larger than 64 MiB; is it a script?") {
+			t.Errorf("%s /dev/zero: exit %d, stderr %q", cmd, code, errb.String())
+		}
+	}
+}

@@ -62,10 +62,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "bayesl: %v\n", err)
-		return exitRuntime
+	src, code := readOrReport(file, stderr)
+	if code != exitOK {
+		return code
 	}
 	s := lang.NewSession(nil)
 	if _, err := s.Check(file, src); err != nil {
@@ -87,12 +86,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "bayesl: %v\n", err)
-		return exitRuntime
-	}
-
 	var results []lang.Result
 	bars := newProgress(stderr, !*quiet && isTerminal(stderr))
 	cfg := &lang.Config{
@@ -110,7 +103,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			r.Format(stdout)
 		},
 	}
+	var readErr error
 	interrupted, err := runInterruptible(func(ctx context.Context) error {
+		src, err := readScript(ctx, file)
+		if err != nil {
+			readErr = err
+			return err
+		}
 		return lang.NewSession(cfg).Run(ctx, file, src)
 	})
 	bars.finish()
@@ -124,6 +123,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		err = errInterrupted{err}
 		fmt.Fprintf(stderr, "%s\n", err)
 		code = exitInterrupt
+	case readErr != nil:
+		fmt.Fprintf(stderr, "bayesl: %v\n", err)
+		code = exitRuntime
 	case err != nil:
 		source.Print(stderr, err)
 		code = exitCode(err)
