@@ -29,6 +29,9 @@ import (
 //	categorical(logits):  Λ = diag(p) − ppᵀ, p = softmax(logits)
 //	bernoulli(logit):     Λ = p(1−p)
 //	poisson(log_rate):    Λ = exp(log_rate)
+//	gamma(log_mean, α):   Λ = diag(α, ψ'(α) − 1/α)
+//
+// (the families of the kernel table in lik.go give their own diagonal Λ)
 //
 // None depends on the target, so the calls take no y. Each Λ_n is
 // factorised as L_n L_nᵀ (categorical: column k of L is √p_k (e_k − p)), so
@@ -156,10 +159,11 @@ func (m *Machine) ggnSetup(fn string, theta []float64, x *mat.Dense) (*ggnWork, 
 // passes a curvature call makes.
 func (p *Program) ggnPasses() int {
 	switch p.lik.family {
-	case ir.LikNormal, ir.LikStudentT:
-		return 2
 	case ir.LikCategorical:
 		return p.lik.classes
+	}
+	if p.lik.args[1] >= 0 {
+		return 2
 	}
 	return 1
 }
@@ -171,7 +175,7 @@ func (m *Machine) ggnSeed(w *ggnWork, k, b int) bool {
 	p := m.p
 	l := &p.lik
 	arg := l.args[0]
-	if (l.family == ir.LikNormal || l.family == ir.LikStudentT) && k == 1 {
+	if l.family != ir.LikCategorical && k == 1 {
 		arg = l.args[1]
 	}
 	if !p.nodes[arg].grad {
@@ -214,9 +218,18 @@ func (m *Machine) ggnSeed(w *ggnWork, k, b int) bool {
 			q := num.Sigmoid(v)
 			g[r] += math.Sqrt(q * (1 - q))
 		}
-	case ir.LikPoisson:
+	default: // a kernel's: √ of the diagonal Fisher of argument k
+		var f1 []float64
+		if l.args[1] >= 0 {
+			f1 = w.val[l.args[1]]
+		}
+		fisher, v1 := kernels[l.family].fisher, 0.0
 		for r, v := range f[:b] {
-			g[r] += math.Exp(0.5 * v)
+			if f1 != nil {
+				v1 = f1[r]
+			}
+			ia, ib := fisher(v, v1)
+			g[r] += math.Sqrt([...]float64{ia, ib}[k])
 		}
 	}
 	return true

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/stdlib/dist"
+	"github.com/bayesl/bayesl/stdlib/predictive"
 	"github.com/bayesl/bayesl/stdlib/vec"
 )
 
@@ -114,20 +115,70 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 			}
 		}
 		return loss
-	case ir.LikPoisson:
-		for r, yr := range y {
-			if !(yr >= 0) || yr != math.Trunc(yr) {
-				panic(fmt.Sprintf("compile: poisson target %v at row %d is not a count", yr, r))
-			}
-			lp, d := dist.PoissonLogProb(yr, v0[r*s0])
-			loss -= lp
-			if g0 != nil {
-				g0[r*s0] -= d
-			}
+	}
+	// A family of the kernel table: one or two width-1 arguments.
+	k := kernels[l.family]
+	spec := l.family.Spec()
+	var v1, g1 []float64
+	s1 := 0
+	if a1 := l.args[1]; a1 >= 0 {
+		v1, s1 = m.val[a1], m.step(a1)
+		if seed && p.nodes[a1].grad {
+			g1 = m.gval[a1]
 		}
-		return loss
+	}
+	b := 0.0
+	for r, yr := range y {
+		if !spec.Support.Contains(yr) {
+			panic(fmt.Sprintf("compile: %s target %v at row %d is not one of the %s", spec.Name, yr, r, spec.Support))
+		}
+		if v1 != nil {
+			b = v1[r*s1]
+		}
+		lp, da, db := k.logProb(yr, v0[r*s0], b)
+		loss -= lp
+		if g0 != nil {
+			g0[r*s0] -= da
+		}
+		if g1 != nil {
+			g1[r*s1] -= db
+		}
 	}
 	return loss
+}
+
+// kernel is the numerical side of a likelihood family whose target is one
+// number per row, read from one or two width-1 network outputs a and b
+// (ir.Likelihoods says which, and what the targets may be). The machine's
+// loss, its gradient, the Gauss–Newton curvature and the predictive all
+// dispatch through this table, so a new family of that kind is its ir
+// entry and its kernel here. (normal, student_t, categorical and bernoulli
+// keep their own vectorised loops in negLogLik, ggnSeed and Predict.)
+type kernel struct {
+	// logProb returns log p(y | a, b) and its derivatives in a and b.
+	logProb func(y, a, b float64) (lp, da, db float64)
+	// fisher returns the diagonal of the Fisher information in (a, b),
+	// which must not depend on y (ggn.go).
+	fisher func(a, b float64) (ia, ib float64)
+	// obs is the predictive's observation model, reading a as Loc and b as
+	// Scale.
+	obs predictive.Observation
+}
+
+var kernels = map[ir.LikFamily]kernel{
+	ir.LikPoisson: {
+		logProb: func(y, a, _ float64) (float64, float64, float64) {
+			lp, d := dist.PoissonLogProb(y, a)
+			return lp, d, 0
+		},
+		fisher: func(a, _ float64) (float64, float64) { return math.Exp(a), 0 },
+		obs:    predictive.Poisson{},
+	},
+	ir.LikGamma: {
+		logProb: dist.GammaLogProb,
+		fisher:  func(_, b float64) (float64, float64) { return dist.GammaFisher(b) },
+		obs:     predictive.Gamma{},
+	},
 }
 
 // softmaxBatch is the categorical loss with its gradient for logits with a

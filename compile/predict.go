@@ -49,8 +49,8 @@ func (m *Machine) Predict(out *predictive.Predictive, thetas [][]float64, x *mat
 			out.Obs = predictive.Normal{}
 		case ir.LikStudentT:
 			out.Obs = predictive.StudentT{DF: l.df}
-		case ir.LikPoisson:
-			out.Obs = predictive.Poisson{}
+		default:
+			out.Obs = kernels[l.family].obs
 		}
 	}
 	if ns == 0 {
@@ -150,11 +150,6 @@ func (m *Machine) emit(out *predictive.Predictive, s, r0, rows int) {
 		for r := range loc {
 			loc[r], scale[r] = v0[r*s0], v1[r*s1]
 		}
-	case ir.LikPoisson:
-		loc, scale := out.Loc[base:base+rows], out.Scale[base:base+rows]
-		for r := range loc {
-			loc[r], scale[r] = v0[r*s0], 0
-		}
 	case ir.LikCategorical:
 		k := l.classes
 		dst := out.LogProb[base*k : (base+rows)*k]
@@ -167,6 +162,19 @@ func (m *Machine) emit(out *predictive.Predictive, s, r0, rows int) {
 			z := v0[r*s0]
 			dst[2*r] = -softplus(z)
 			dst[2*r+1] = -softplus(-z)
+		}
+	default: // a kernel's one or two arguments, as Loc and Scale
+		var v1 []float64
+		s1 := 0
+		if a1 := l.args[1]; a1 >= 0 {
+			v1, s1 = m.val[a1], m.step(a1)
+		}
+		loc, scale := out.Loc[base:base+rows], out.Scale[base:base+rows]
+		for r := range loc {
+			loc[r], scale[r] = v0[r*s0], 0
+			if v1 != nil {
+				scale[r] = v1[r*s1]
+			}
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/bayesl/bayesl/ir"
 	"github.com/bayesl/bayesl/parser/source"
@@ -370,15 +372,13 @@ func (c *checker) likelihood(p *Program) {
 		return
 	}
 	p.lik = likelihood{family: l.Family, args: [2]int{-1, -1}, df: l.DF}
-	want := 1
-	switch l.Family {
-	case ir.LikNormal, ir.LikStudentT:
-		want = 2
-	case ir.LikCategorical, ir.LikBernoulli, ir.LikPoisson:
-	default:
+	if l.Family < 0 || int(l.Family) >= len(ir.Likelihoods) {
 		c.errorf(l.Span, source.Type, "unknown likelihood family %d", int(l.Family))
 		return
 	}
+	spec := l.Family.Spec()
+	outputs := slices.DeleteFunc(slices.Clone(spec.Params), func(p string) bool { return p == "df" })
+	want := len(outputs)
 	if len(l.Args) != want {
 		c.errorf(l.Span, source.Type, "%s likelihood takes %d arguments, got %d", l.Family, want, len(l.Args))
 		return
@@ -415,8 +415,14 @@ func (c *checker) likelihood(p *Program) {
 	case ir.LikBernoulli:
 		widthOne(0, "logit")
 		p.lik.classes = 2
-	case ir.LikPoisson:
-		widthOne(0, "log rate")
+	default:
+		if _, ok := kernels[l.Family]; !ok {
+			c.errorf(l.Span, source.Type, "%s likelihood has no kernel", l.Family)
+			return
+		}
+		for j, name := range outputs {
+			widthOne(j, strings.ReplaceAll(name, "_", " "))
+		}
 	}
 }
 

@@ -1,26 +1,54 @@
 package ir
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/bayesl/bayesl/parser"
 	"github.com/bayesl/bayesl/parser/source"
+	"github.com/bayesl/bayesl/stdlib/spell"
 )
 
-// Config tells the checker what the runtime offers.
+// Config tells the checker what the runtime offers. The runtime lives above
+// ir, so it comes in through interfaces, as go/types takes an Importer:
+// with both set, check refuses everything run would refuse before any
+// statement runs.
 type Config struct {
-	// Methods lists the inference backends `fit ... using NAME(...)` may name.
-	Methods []string
-	// Settings, when non-nil, validates a method's settings as `run` would
-	// before anything runs (the registry of backends lives above ir, so it
-	// comes in here as go/types takes an Importer). It returns "" when they
-	// are valid, else a message and the index of the offending setting in
-	// args (-1 when no one setting is at fault).
-	Settings func(method string, args []Arg) (index int, msg string)
+	// Methods is the registry of inference backends; nil accepts any
+	// method and leaves its settings to run.
+	Methods Methods
+	// Files reads the header of a data file at check time; nil (or a file
+	// not readable yet) leaves the columns to run.
+	Files Files
 }
+
+// Methods is the registry of inference backends and their typed settings.
+type Methods interface {
+	// Names lists the backends `fit ... using NAME(...)` may name.
+	Names() []string
+	// CheckSettings validates a method's settings as fitting would build
+	// it. It returns "" when they are valid, else a message and the index
+	// of the offending setting in args (-1 when no one setting is at fault).
+	CheckSettings(method string, args []Arg) (index int, msg string)
+}
+
+// Files gives the checker a look at data files.
+type Files interface {
+	// Columns returns the column names of the CSV file at path, as a
+	// statement reading it would resolve the path.
+	Columns(path string) ([]string, error)
+}
+
+// MethodNames is a Methods that knows backends' names but not their
+// settings, for tests and tools that check without a runtime.
+type MethodNames []string
+
+// Names returns the names.
+func (m MethodNames) Names() []string { return m }
+
+// CheckSettings accepts every setting.
+func (MethodNames) CheckSettings(string, []Arg) (int, string) { return -1, "" }
 
 // Scope holds the names a session has bound, so a REPL can check one entry
 // at a time against everything defined before it.
@@ -171,13 +199,15 @@ func (c *checker) bind(id *parser.Ident, t Type) {
 	c.scope.set(id.Name, t)
 }
 
-// unknown reports an unknown name with a "did you mean" hint.
+// unknown reports an unknown name with the valid ones and a "did you mean"
+// hint.
 func (c *checker) unknown(id *parser.Ident, what string, candidates []string) {
-	msg := fmt.Sprintf("unknown %s %q", what, id.Name)
-	if near := source.Nearest(id.Name, candidates); near != "" {
-		msg += fmt.Sprintf("; did you mean %q?", near)
-	}
-	c.errorf(id.Sp, source.Name, "%s", msg)
+	c.errorf(id.Sp, source.Name, "%s", spell.Unknown(what, id.Name, candidates))
+}
+
+// call matches a call's arguments against a table entry's.
+func (c *checker) call(call *parser.Call, spec CallSpec) map[string]parser.Expr {
+	return c.args(call, spec.Required, spec.Optional)
 }
 
 func (c *checker) stmt(s parser.Stmt) Stmt {
@@ -302,7 +332,7 @@ func (c *checker) split(s *parser.LetStmt, call *parser.Call) Stmt {
 		c.errorf(s.Sp, source.Type, "split(...) yields two data sets: write `let train, test = split(...)`")
 		return nil
 	}
-	a := c.args(call, []string{"data", "frac"}, []string{"seed"})
+	a := c.call(call, mustDataFunc("split"))
 	if a == nil {
 		return nil
 	}
@@ -476,7 +506,7 @@ func (c *checker) dataExpr(e parser.Expr) DataExpr {
 			c.errorf(e.Sp, source.Type, "split(...) yields two data sets: write `let train, test = split(...)`")
 			return nil
 		}
-		c.unknown(e.Fun, "data function", []string{"csv", "where", "split", "simulate", "gmm_prior"})
+		c.unknown(e.Fun, "data function", DataFuncNames())
 		return nil
 	}
 	c.errorf(e.Span(), source.Type, "expected a data set (csv(...), where(...), or a data name)")
@@ -484,7 +514,7 @@ func (c *checker) dataExpr(e parser.Expr) DataExpr {
 }
 
 func (c *checker) csv(call *parser.Call) DataExpr {
-	a := c.args(call, []string{"path"}, []string{"x", "y", "classes", "standardize"})
+	a := c.call(call, mustDataFunc("csv"))
 	if a == nil {
 		return nil
 	}
@@ -547,6 +577,7 @@ func (c *checker) csv(call *parser.Call) DataExpr {
 	if !ok {
 		return nil
 	}
+	c.columns(out, a["y"])
 	return out
 }
 
@@ -561,7 +592,7 @@ func columnName(e parser.Expr) (string, bool) {
 }
 
 func (c *checker) where(call *parser.Call) DataExpr {
-	a := c.args(call, []string{"data", "condition"}, nil)
+	a := c.call(call, mustDataFunc("where"))
 	if a == nil {
 		return nil
 	}
@@ -632,8 +663,8 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 	}
 	data := c.dataExpr(e.Data)
 	method, args, okM := c.methodCall(e.Method)
-	if okM && c.cfg.Settings != nil {
-		if i, msg := c.cfg.Settings(method.Name, args); msg != "" {
+	if okM && c.cfg.Methods != nil {
+		if i, msg := c.cfg.Methods.CheckSettings(method.Name, args); msg != "" {
 			sp := method.Sp
 			if i >= 0 && i < len(args) {
 				sp = args[i].Span
@@ -660,14 +691,8 @@ func (c *checker) methodCall(e parser.Expr) (*parser.Ident, []Arg, bool) {
 		c.errorf(e.Span(), source.Type, "expected an inference method such as map(epochs: 100)")
 		return nil, nil, false
 	}
-	if len(c.cfg.Methods) > 0 && !contains(c.cfg.Methods, id.Name) {
-		known := append([]string(nil), c.cfg.Methods...)
-		sort.Strings(known)
-		msg := fmt.Sprintf("unknown inference method %q (known: %s)", id.Name, strings.Join(known, ", "))
-		if near := source.Nearest(id.Name, known); near != "" {
-			msg += fmt.Sprintf("; did you mean %q?", near)
-		}
-		c.errorf(id.Sp, source.Name, "%s", msg)
+	if c.cfg.Methods != nil && !contains(c.cfg.Methods.Names(), id.Name) {
+		c.unknown(id, "inference method", c.cfg.Methods.Names())
 		return nil, nil, false
 	}
 	if call == nil {
@@ -725,13 +750,6 @@ func (c *checker) postRef(e parser.Expr) *PosteriorRef {
 	return &PosteriorRef{r}
 }
 
-var metricNames = []string{"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "trainable", "stored",
-	"evidence", "agreement", "tv", "w2", "epistemic"}
-
-// referenceMetrics compare a posterior's predictive with a reference
-// posterior's (NUTS, say) on the same rows instead of with the targets.
-var referenceMetrics = []string{"agreement", "tv", "w2", "epistemic"}
-
 func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 	out := &Evaluate{Span: s.Sp}
 	ok := true
@@ -758,11 +776,6 @@ func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 	}
 	return out
 }
-
-var (
-	oodScores  = []string{"total", "epistemic", "aleatoric"}
-	oodMetrics = []string{"auroc", "w1", "mean_in", "mean_out"}
-)
 
 func (c *checker) posteriorList(e parser.Expr) ([]*PosteriorRef, bool) {
 	posts := []parser.Expr{e}
@@ -811,16 +824,16 @@ func (c *checker) ood(s *parser.OODStmt) Stmt {
 	posts, okP := c.posteriorList(s.Posts)
 	in := c.dataExpr(s.In)
 	out := c.dataExpr(s.Out)
-	scores, okS := c.names(s.By, "uncertainty score", oodScores)
+	scores, okS := c.names(s.By, "uncertainty score", names(OODScores))
 	st := &OOD{Posts: posts, In: in, Out: out, Scores: scores, Span: s.Sp}
 	okM := true
 	for _, m := range s.Metrics {
 		id, isID := m.(*parser.Ident)
-		if !isID || !contains(oodMetrics, id.Name) {
+		if !isID || !contains(names(OODMetrics), id.Name) {
 			if isID {
-				c.unknown(id, "ood metric", oodMetrics)
+				c.unknown(id, "ood metric", names(OODMetrics))
 			} else {
-				c.errorf(m.Span(), source.Type, "expected an ood metric (%s)", strings.Join(oodMetrics, ", "))
+				c.errorf(m.Span(), source.Type, "expected an ood metric (%s)", strings.Join(names(OODMetrics), ", "))
 			}
 			okM = false
 			continue
@@ -833,8 +846,6 @@ func (c *checker) ood(s *parser.OODStmt) Stmt {
 	return st
 }
 
-var plotKinds = []string{"band", "samples", "reliability", "histogram", "training", "prior_samples"}
-
 func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	path, okP := c.stringLit(s.Path, "plot file")
 	if okP && !strings.HasSuffix(path, ".svg") && !strings.HasSuffix(path, ".png") {
@@ -843,29 +854,19 @@ func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	}
 	call, ok := s.Plot.(*parser.Call)
 	if !ok {
-		c.errorf(s.Plot.Span(), source.Type, "expected a picture: %s", strings.Join(plotKinds, ", "))
+		c.errorf(s.Plot.Span(), source.Type, "expected a picture: %s", strings.Join(PlotNames(), ", "))
 		return nil
 	}
-	if call.Fun.Name == "prior_samples" {
+	spec, known := PlotNamed(call.Fun.Name)
+	if !known {
+		c.unknown(call.Fun, "picture", PlotNames())
+		return nil
+	}
+	if spec.Kind == PlotPriorSamples {
 		return c.plotPriors(s, call, path, okP)
 	}
-	st := &Plot{Kind: PlotKind(call.Fun.Name), Path: path, Points: 200, N: 20, Span: s.Sp}
-	var a map[string]parser.Expr
-	switch st.Kind {
-	case PlotBand:
-		a = c.args(call, []string{"posterior"}, []string{"over", "data", "points"})
-	case PlotSamples:
-		a = c.args(call, []string{"posterior"}, []string{"over", "data", "points", "n"})
-	case PlotReliability:
-		a = c.args(call, []string{"posterior", "on"}, []string{"bins"})
-	case PlotHistogram:
-		a = c.args(call, []string{"posterior", "in", "out"}, []string{"by", "bins"})
-	case PlotTraining:
-		a = c.args(call, []string{"posterior"}, nil)
-	default:
-		c.unknown(call.Fun, "picture", plotKinds)
-		return nil
-	}
+	st := &Plot{Kind: spec.Kind, Path: path, Points: 200, N: 20, Span: s.Sp}
+	a := c.args(call, spec.Required, spec.Optional)
 	if a == nil {
 		return nil
 	}
@@ -907,7 +908,7 @@ func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	}
 	st.Score = "epistemic"
 	if e, has := a["by"]; has {
-		scores, okS := c.names(e, "uncertainty score", oodScores)
+		scores, okS := c.names(e, "uncertainty score", names(OODScores))
 		if okS && len(scores) != 1 {
 			c.errorf(e.Span(), source.Type, "a histogram shows one score")
 			okS = false
@@ -948,20 +949,21 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 	case *parser.Call:
 		id, call = e.Fun, e
 	default:
-		c.errorf(e.Span(), source.Type, "expected a metric (%s)", strings.Join(metricNames, ", "))
+		c.errorf(e.Span(), source.Type, "expected a metric (%s)", strings.Join(MetricNames(), ", "))
 		return Metric{}, false
 	}
-	if !contains(metricNames, id.Name) {
-		c.unknown(id, "metric", metricNames)
+	spec, known := MetricNamed(id.Name)
+	if !known {
+		c.unknown(id, "metric", MetricNames())
 		return Metric{}, false
 	}
 	m := Metric{Name: id.Name, Level: 0.9, Bins: 15, Span: e.Span()}
-	if contains(referenceMetrics, id.Name) {
+	if spec.Ref {
 		if call == nil {
 			c.errorf(e.Span(), source.Type, "metric %s compares with a reference posterior: write %s(p_ref)", id.Name, id.Name)
 			return m, false
 		}
-		a := c.args(call, []string{"reference"}, nil)
+		a := c.args(call, spec.Args, nil)
 		if a == nil {
 			return m, false
 		}
@@ -971,9 +973,13 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 	if call == nil {
 		return m, true
 	}
+	if len(spec.Args) == 0 {
+		c.errorf(call.Sp, source.Type, "metric %s takes no arguments", id.Name)
+		return m, false
+	}
 	switch id.Name {
 	case "coverage":
-		a := c.args(call, []string{"level"}, nil)
+		a := c.args(call, spec.Args, nil)
 		if a == nil {
 			return m, false
 		}
@@ -988,7 +994,7 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 			m.Level = v
 		}
 	case "ece":
-		a := c.args(call, nil, []string{"bins"})
+		a := c.args(call, nil, spec.Args)
 		if a == nil {
 			return m, false
 		}
@@ -1002,9 +1008,6 @@ func (c *checker) metric(e parser.Expr) (Metric, bool) {
 			}
 			m.Bins = n
 		}
-	default:
-		c.errorf(call.Sp, source.Type, "metric %s takes no arguments", id.Name)
-		return m, false
 	}
 	return m, true
 }

@@ -51,7 +51,7 @@ func errorScript(t *testing.T, file string) {
 		for _, m := range weightsDecl.FindAllStringSubmatch(chunk, -1) {
 			scope.Bind(m[1], WeightsT)
 		}
-		_, err = Check(f, scope, &Config{Methods: []string{"map", "vi"}})
+		_, err = Check(f, scope, &Config{Methods: MethodNames{"map", "vi"}})
 		var got source.List
 		if err != nil {
 			got = err.(source.List)

@@ -23,7 +23,7 @@ func mustCheck(t *testing.T, scope *Scope, src string) *Program {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Check(f, scope, &Config{Methods: []string{"map"}})
+	prog, err := Check(f, scope, &Config{Methods: MethodNames{"map"}})
 	if err != nil {
 		t.Fatal(err)
 	}

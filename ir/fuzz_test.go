@@ -30,7 +30,7 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, err = Check(file, NewScope(), &Config{Methods: []string{"map", "vi"}})
+		_, err = Check(file, NewScope(), &Config{Methods: MethodNames{"map", "vi"}})
 		if err == nil {
 			return
 		}

@@ -3,6 +3,7 @@ package ir
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/bayesl/bayesl/parser"
 	"github.com/bayesl/bayesl/parser/source"
@@ -312,26 +313,18 @@ func (b *modelBuilder) call(e *parser.Call) (int, bool) {
 func (b *modelBuilder) likelihood(s *parser.ObserveStmt) {
 	call, ok := s.Dist.(*parser.Call)
 	if !ok {
-		b.c.errorf(s.Dist.Span(), source.Type, "expected a likelihood: normal, student_t, categorical, bernoulli or poisson")
+		b.c.errorf(s.Dist.Span(), source.Type, "expected a likelihood: %s", strings.Join(LikelihoodNames(), ", "))
 		return
 	}
 	lik := &Likelihood{Target: s.Name.Name, Span: s.Sp}
-	var params []string
-	switch call.Fun.Name {
-	case "normal":
-		lik.Family, params = LikNormal, []string{"loc", "scale"}
-	case "student_t":
-		lik.Family, params = LikStudentT, []string{"df", "loc", "scale"}
-	case "categorical":
-		lik.Family, params = LikCategorical, []string{"logits"}
-	case "bernoulli":
-		lik.Family, params = LikBernoulli, []string{"logits"}
-	case "poisson":
-		lik.Family, params = LikPoisson, []string{"log_rate"}
-	default:
-		b.c.unknown(call.Fun, "likelihood", []string{"normal", "student_t", "categorical", "bernoulli", "poisson"})
+	fam, known := LikelihoodNamed(call.Fun.Name)
+	if !known {
+		b.c.unknown(call.Fun, "likelihood", LikelihoodNames())
 		return
 	}
+	lik.Family = fam
+	spec := fam.Spec()
+	params := spec.Params
 	a := b.c.args(call, params, nil)
 	if a == nil {
 		return
@@ -339,9 +332,9 @@ func (b *modelBuilder) likelihood(s *parser.ObserveStmt) {
 	ok = true
 	for _, p := range params {
 		if p == "df" {
-			df, okD := b.c.number(a[p], "student_t df")
+			df, okD := b.c.number(a[p], spec.Name+" df")
 			if okD && !(df > 0) {
-				b.c.errorf(a[p].Span(), source.Type, "student_t df must be positive, got %v", df)
+				b.c.errorf(a[p].Span(), source.Type, "%s df must be positive, got %v", spec.Name, df)
 				okD = false
 			}
 			lik.DF, ok = df, ok && okD
@@ -372,7 +365,7 @@ func (b *modelBuilder) likelihood(s *parser.ObserveStmt) {
 				b.c.errorf(a[p].Span(), source.Shape, "%s %s must have width 1 (one target per example), got width %d; index a column, e.g. o[0]", call.Fun.Name, p, n.Width)
 				ok = false
 			}
-			if p == "scale" && n.Op == OpConst && !(n.Value > 0) {
+			if contains(spec.Positive, p) && n.Op == OpConst && !(n.Value > 0) {
 				b.c.errorf(a[p].Span(), source.Type, "%s scale must be positive, got %v", call.Fun.Name, n.Value)
 				ok = false
 			}

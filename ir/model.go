@@ -146,25 +146,6 @@ type Node struct {
 	Span  source.Span
 }
 
-// LikFamily is the observation model of the target y.
-type LikFamily int
-
-// Likelihood families. Args holds node IDs of the family's arguments.
-const (
-	LikNormal      LikFamily = iota // Args: loc, scale
-	LikStudentT                     // DF fixed; Args: loc, scale
-	LikCategorical                  // Args: logits (Batch x Classes)
-	LikBernoulli                    // Args: logits (Batch x 1)
-	LikPoisson                      // Args: log rate (Batch x 1)
-)
-
-var likNames = [...]string{"normal", "student_t", "categorical", "bernoulli", "poisson"}
-
-func (f LikFamily) String() string { return likNames[f] }
-
-// Classification reports whether the family's target is a class label.
-func (f LikFamily) Classification() bool { return f == LikCategorical || f == LikBernoulli }
-
 // Likelihood is the observation model. For classification Classes is the
 // number of classes (2 for bernoulli); for regression it is 0.
 type Likelihood struct {

@@ -246,7 +246,7 @@ func (c *checker) plotPriors(s *parser.PlotStmt, call *parser.Call, path string,
 			}
 			ok = ok && okI
 		default:
-			c.unknown(a.Name, "prior_samples argument", []string{"over", "n", "points"})
+			c.unknown(a.Name, "prior_samples argument", mustPlot(PlotPriorSamples).Optional)
 			ok = false
 		}
 	}

@@ -48,7 +48,7 @@ func ExampleSession_Run_error() {
 	err := lang.NewSession(nil).Run(context.Background(), "m.bl", []byte(script))
 	source.Print(os.Stdout, err)
 	// Output:
-	// m.bl:2:22: name error: unknown layer or activation "rleu"; did you mean "relu"?
+	// m.bl:2:22: name error: unknown layer or activation "rleu"; did you mean "relu"? (known: dense, exp, gelu, identity, periodic, rational, relu, sigmoid, sin, softplus, tanh)
 	//     2 |   h = dense(x, 8) |> rleu
 	//       |                      ^~~~
 }

@@ -180,20 +180,10 @@ func (s *Session) TypeOf(name string) (string, bool) {
 }
 
 // Builtins lists the words the language knows besides the session's names:
-// keywords, functions, layers, activations, distributions, methods and
-// metrics. The REPL completes them.
+// keywords, the vocabulary tables of ir (functions, layers, activations,
+// likelihoods, metrics, pictures, options) and the methods. The REPL
+// completes them.
 func (s *Session) Builtins() []string {
-	out := parser.Keywords()
-	out = append(out, "csv", "split", "where", "load", "dense", "normal", "laplace",
-		"student_t", "categorical", "bernoulli", "poisson", "weights", "biases", "fan_in",
-		"nll", "rmse", "mae", "coverage", "accuracy", "ece", "brier", "brier_per_class", "agreement", "tv",
-		"total", "epistemic", "aleatoric", "auroc", "w1", "true", "false",
-		"dirichlet", "softmax", "lora", "lora_xs", "point", "frozen", "trainable", "stored", "evidence",
-		"of", "over", "gp", "rbf", "matern12", "matern32", "matern52", "periodic", "linear",
-		"uniform", "w2", "rational", "simulate", "gmm_prior", "prior_samples", "dataset")
-	for a := range ir.Acts() {
-		out = append(out, a)
-	}
-	out = append(out, s.methods.Names()...)
-	return out
+	out := append(parser.Keywords(), ir.Words()...)
+	return append(out, s.methods.Names()...)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -98,8 +97,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 	}
 	method = infer.CapEpochs(method, x.s.cfg.MaxEpochs)
 
-	regression := !m.Lik.Family.Classification()
-	scaleY := regression && (m.Lik.Family == ir.LikNormal || m.Lik.Family == ir.LikStudentT)
+	scaleY := m.Lik.Family.Spec().Scaled
 	scaler := data.Identity(d.Width())
 	if d.Standardize {
 		scaler = data.FitScaler(d, scaleY)
@@ -218,16 +216,11 @@ func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
 		if len(d.Classes) != m.Lik.Classes {
 			return x.errorf(sp, source.Shape, "model %s has %d classes (logits width) but the data has %d", m.Name, m.Lik.Classes, len(d.Classes))
 		}
-	case m.Lik.Family == ir.LikBernoulli:
+	default: // every other family's targets must lie in its support
+		spec := m.Lik.Family.Spec()
 		for _, y := range d.Y {
-			if y != 0 && y != 1 {
-				return x.errorf(sp, source.Data, "bernoulli targets must be 0 or 1, found %v in column %s", y, d.YName)
-			}
-		}
-	case m.Lik.Family == ir.LikPoisson:
-		for _, y := range d.Y {
-			if y < 0 || y != math.Trunc(y) {
-				return x.errorf(sp, source.Data, "poisson targets must be non-negative integers, found %v in column %s", y, d.YName)
+			if !spec.Support.Contains(y) {
+				return x.errorf(sp, source.Data, "%s targets must be %s, found %v in column %s", spec.Name, spec.Support, y, d.YName)
 			}
 		}
 	}
@@ -247,7 +240,7 @@ func (p *Posterior) Predictive(ctx context.Context, in *mat.Dense, samples int, 
 	if err != nil {
 		return nil, err
 	}
-	if pred.Kind == predictive.Regression && p.Model.Lik.Family != ir.LikPoisson {
+	if p.Model.Lik.Family.Spec().Scaled {
 		for i := range pred.Loc {
 			pred.Loc[i] = p.Scaler.UnscaleLoc(pred.Loc[i])
 			pred.Scale[i] = p.Scaler.UnscaleScale(pred.Scale[i])

@@ -76,37 +76,6 @@ func (s *Session) Check(filename string, src []byte) (*ir.Program, error) {
 	return ir.Check(f, s.scope.Clone(), s.checkConfig())
 }
 
-func (s *Session) checkConfig() *ir.Config { return checkConfig(s.methods) }
-
-// checkConfig lets the checker see the backends of r and validate their
-// settings, so `check` refuses a bad setting before any fit has run.
-func checkConfig(r infer.Registry) *ir.Config {
-	return &ir.Config{
-		Methods: r.Names(),
-		Settings: func(method string, args []ir.Arg) (int, string) {
-			return settingsError(r, method, args)
-		},
-	}
-}
-
-// settingsError builds the method as fit would and reports what it refuses:
-// the index of the offending setting (-1 when none is) and the message.
-func settingsError(r infer.Registry, method string, args []ir.Arg) (int, string) {
-	in := make([]infer.Arg, len(args))
-	for i, a := range args {
-		in[i] = inferArg(a)
-	}
-	_, err := r.New(method, in)
-	if err == nil {
-		return -1, ""
-	}
-	var se *infer.SettingError
-	if errors.As(err, &se) {
-		return se.Index, se.Msg
-	}
-	return -1, err.Error()
-}
-
 // Run parses, checks and executes src. Syntax and check errors come back as
 // a source.List before anything runs; a runtime error stops at the failing
 // statement, keeping every value bound before it.

@@ -16,7 +16,6 @@ import (
 	"github.com/bayesl/bayesl/stdlib/synth"
 	"github.com/bayesl/bayesl/stdlib/tensorio"
 	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Data from priors (docs/algorithms.md §9).
@@ -154,11 +153,8 @@ func sampleTarget(p *predictive.Predictive, s, i int, rng *rand.Rand) float64 {
 		return float64(p.K - 1)
 	}
 	loc, scale := p.Loc[s*p.N+i], p.Scale[s*p.N+i]
-	switch o := p.Obs.(type) {
-	case predictive.StudentT:
-		return loc + scale*distuv.StudentsT{Mu: 0, Sigma: 1, Nu: o.DF, Src: rng}.Rand()
-	case predictive.Poisson:
-		return distuv.Poisson{Lambda: math.Exp(loc), Src: rng}.Rand()
+	if o, ok := p.Obs.(predictive.Sampler); ok {
+		return o.Rand(loc, scale, rng)
 	}
 	return loc + scale*rng.NormFloat64()
 }

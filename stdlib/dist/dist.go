@@ -156,3 +156,42 @@ func KLNormal(mu, sigma, priorLoc, priorScale float64) (kl, dMu, dSigma float64)
 	dSigma = sigma/v - 1/sigma
 	return kl, dMu, dSigma
 }
+
+// GammaLogProb returns log Gamma(y | mean exp(logMean), shape α) and its
+// derivatives in logMean and α, the parameterisation in which a network
+// models a positive target: the rate is α/mean, the variance mean²/α, and
+// the two parameters are orthogonal (their Fisher information is
+// diagonal, GammaFisher). y must be positive.
+func GammaLogProb(y, logMean, shape float64) (lp, dLogMean, dShape float64) {
+	r := y * math.Exp(-logMean) // y / mean
+	ly := math.Log(y)
+	lg, _ := math.Lgamma(shape)
+	la := math.Log(shape)
+	lp = shape*(la-logMean-r) + (shape-1)*ly - lg
+	dLogMean = shape * (r - 1)
+	dShape = la + 1 - logMean - r + ly - num.Digamma(shape)
+	return
+}
+
+// GammaFisher returns the Fisher information of GammaLogProb's two
+// parameters, which is diagonal: α for the log mean and ψ'(α) - 1/α for
+// the shape. Neither depends on y, which is what a Gauss–Newton curvature
+// needs.
+func GammaFisher(shape float64) (logMean, shapeInfo float64) {
+	return shape, Trigamma(shape) - 1/shape
+}
+
+// Trigamma returns ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x²
+// up to x ≥ 20, then the asymptotic series 1/x + 1/(2x²) + Σ B₂ₖ/x^(2k+1),
+// truncated after the x⁻⁹ term (the next is below 1e-14 there).
+func Trigamma(x float64) float64 {
+	if !(x > 0) {
+		return math.NaN()
+	}
+	r := 0.0
+	for ; x < 20; x++ {
+		r += 1 / (x * x)
+	}
+	w := 1 / (x * x)
+	return r + 1/x + w/2 + w/x*(1.0/6-w*(1.0/30-w*(1.0/42-w/30)))
+}

@@ -2,6 +2,7 @@ package predictive
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/bayesl/bayesl/stdlib/dist"
 	"gonum.org/v1/gonum/mathext"
@@ -13,7 +14,31 @@ var (
 	_ Observation = Normal{}
 	_ Observation = StudentT{}
 	_ Observation = Poisson{}
+	_ Observation = Gamma{}
+	_ Sampler     = Normal{}
+	_ Sampler     = StudentT{}
+	_ Sampler     = Poisson{}
+	_ Sampler     = Gamma{}
 )
+
+// Sampler is an observation model that draws targets, for data simulated
+// from a model (simulate, prior-predictive checks).
+type Sampler interface {
+	Rand(loc, scale float64, rng *rand.Rand) float64
+}
+
+// Rand draws y ~ N(loc, scale²).
+func (Normal) Rand(loc, scale float64, rng *rand.Rand) float64 { return loc + scale*rng.NormFloat64() }
+
+// Rand draws y from the Student-t.
+func (t StudentT) Rand(loc, scale float64, rng *rand.Rand) float64 {
+	return loc + scale*distuv.StudentsT{Mu: 0, Sigma: 1, Nu: t.DF, Src: rng}.Rand()
+}
+
+// Rand draws a count with rate exp(loc).
+func (Poisson) Rand(loc, _ float64, rng *rand.Rand) float64 {
+	return distuv.Poisson{Lambda: math.Exp(loc), Src: rng}.Rand()
+}
 
 // Normal is the Gaussian observation model y ~ N(loc, scale²). Scale is the
 // standard deviation.
@@ -113,4 +138,51 @@ func (Poisson) CDF(y, loc, _ float64) float64 {
 		return 1
 	}
 	return mathext.GammaIncRegComp(math.Floor(y)+1, math.Exp(loc))
+}
+
+// Gamma is the observation model of a positive target y ~ Gamma with mean
+// exp(loc) and shape scale (rate scale/exp(loc)): the network's location
+// output is the log mean, so any real output is a valid mean, and the
+// variance is mean²/shape.
+type Gamma struct{}
+
+func (Gamma) dist(loc, shape float64) distuv.Gamma {
+	return distuv.Gamma{Alpha: shape, Beta: shape * math.Exp(-loc)}
+}
+
+// LogProb returns log Gamma(y | mean exp(loc), shape), and -Inf when y is
+// not positive.
+func (Gamma) LogProb(y, loc, shape float64) float64 {
+	if !(y > 0) {
+		return math.Inf(-1)
+	}
+	lp, _, _ := dist.GammaLogProb(y, loc, shape)
+	return lp
+}
+
+// Mean returns exp(loc).
+func (Gamma) Mean(loc, _ float64) float64 { return math.Exp(loc) }
+
+// Var returns mean²/shape.
+func (Gamma) Var(loc, shape float64) float64 { return math.Exp(2*loc) / shape }
+
+// CDF returns P(Y ≤ y), the regularised lower incomplete gamma function
+// P(shape, y·shape/mean); 0 for y ≤ 0.
+func (g Gamma) CDF(y, loc, shape float64) float64 {
+	switch {
+	case math.IsNaN(y) || math.IsNaN(loc) || math.IsNaN(shape):
+		return math.NaN()
+	case y <= 0:
+		return 0
+	case math.IsInf(y, 1):
+		return 1
+	}
+	return mathext.GammaIncReg(shape, y*shape*math.Exp(-loc))
+}
+
+// Rand draws y from the gamma.
+func (g Gamma) Rand(loc, shape float64, rng *rand.Rand) float64 {
+	d := g.dist(loc, shape)
+	d.Src = rng
+	return d.Rand()
 }

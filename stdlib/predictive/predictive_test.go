@@ -331,6 +331,7 @@ func TestObservations(t *testing.T) {
 		{"normal", Normal{}, distuv.Normal{Mu: 1.5, Sigma: 0.7}, 1.5, 0.7, []float64{-3, 0, 1.5, 2.2, 9}},
 		{"studentt", StudentT{DF: 4.5}, distuv.StudentsT{Mu: -1, Sigma: 2, Nu: 4.5}, -1, 2, []float64{-30, -1, 0.3, 5}},
 		{"poisson", Poisson{}, distuv.Poisson{Lambda: 3.5}, math.Log(3.5), 99, []float64{0, 1, 3, 7, 20}},
+		{"gamma", Gamma{}, distuv.Gamma{Alpha: 2.5, Beta: 2.5 / 4}, math.Log(4), 2.5, []float64{0.01, 1, 4, 12, 40}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

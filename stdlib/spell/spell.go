@@ -3,7 +3,11 @@
 // in scripts, CSV columns, tensor names, method settings.
 package spell
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Nearest returns the candidate closest to name by edit distance (in runes,
 // ignoring case), or "" when none is close enough to be a plausible
@@ -47,4 +51,36 @@ func Distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// maxListed bounds the valid names an Unknown message lists: past it the
+// list says how many more there are, so a message stays one readable line.
+const maxListed = 24
+
+// Unknown returns the message for a name that is not one of known: what
+// kind of name it is, a "did you mean" when a candidate is close, and the
+// valid names, sorted, so the user never has to look them up:
+//
+//	unknown metric "rmsee"; did you mean "rmse"? (known: accuracy, brier, ...)
+func Unknown(what, name string, known []string) string {
+	msg := fmt.Sprintf("unknown %s %q", what, name)
+	if near := Nearest(name, known); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	if list := List(known); list != "" {
+		msg += " (known: " + list + ")"
+	}
+	return msg
+}
+
+// List returns names sorted, without repeats, joined by commas, with at
+// most maxListed of them and a count of the rest.
+func List(names []string) string {
+	s := slices.Clone(names)
+	slices.Sort(s)
+	s = slices.Compact(s)
+	if len(s) > maxListed {
+		return strings.Join(s[:maxListed], ", ") + fmt.Sprintf(", ... (%d more)", len(s)-maxListed)
+	}
+	return strings.Join(s, ", ")
 }

@@ -1,6 +1,10 @@
 package spell
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestNearest(t *testing.T) {
 	cands := []string{"relu", "tanh", "sigmoid", "y", "Accel"}
@@ -35,5 +39,28 @@ func TestDistance(t *testing.T) {
 		if got := Distance(tc.a, tc.b); got != tc.d {
 			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.d)
 		}
+	}
+}
+
+func TestUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		known []string
+		want  string
+	}{
+		{"crps", []string{"rmse", "nll", "ece"}, `unknown metric "crps" (known: ece, nll, rmse)`},
+		{"rmsee", []string{"rmse", "nll", "nll"}, `unknown metric "rmsee"; did you mean "rmse"? (known: nll, rmse)`},
+		{"x", nil, `unknown metric "x"`},
+	} {
+		if got := Unknown("metric", tc.name, tc.known); got != tc.want {
+			t.Errorf("Unknown(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	many := make([]string, 30)
+	for i := range many {
+		many[i] = fmt.Sprintf("n%02d", i)
+	}
+	if got := List(many); !strings.HasSuffix(got, "n23, ... (6 more)") {
+		t.Errorf("List of 30 = %q, want the first 24 and a count", got)
 	}
 }
