@@ -50,6 +50,11 @@ type CSVSpec struct {
 	Classes int
 	// Standardize is copied to Dataset.Standardize; reading never rescales.
 	Standardize bool
+	// DropMissing drops the rows with a missing value (an empty cell, or
+	// NaN, as pandas writes a missing number) in a column the spec reads,
+	// recording them in Dataset.Dropped. Without it such a row is an error
+	// naming its line and column.
+	DropMissing bool
 }
 
 // ReadCSV reads the CSV file at path. See ParseCSV.
@@ -118,6 +123,8 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 		labels     []string
 		labelLines []int
 		n          int
+		row        int // data rows read, kept or dropped
+		dropped    []int
 	)
 	for {
 		rec, err := cr.Read()
@@ -127,10 +134,24 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 		if err != nil {
 			return nil, readError(name, err)
 		}
+		row++
 		if len(rec) != len(names) {
 			line, _ := cr.FieldPos(0)
 			return nil, &Error{File: name, Line: line,
 				Msg: fmt.Sprintf("expected %d fields, got %d", len(names), len(rec))}
+		}
+		if j := missingCell(rec, xIdx, yIdx, spec.Classes > 0); j >= 0 {
+			if spec.DropMissing {
+				dropped = append(dropped, row)
+				continue
+			}
+			what := "an empty cell"
+			if strings.TrimSpace(rec[j]) != "" {
+				what = "NaN"
+			}
+			line, _ := cr.FieldPos(j)
+			return nil, &Error{File: name, Line: line, Column: names[j],
+				Msg: fmt.Sprintf("missing value (%s) in data row %d; drop the rows with one: csv(..., drop_missing: true)", what, row)}
 		}
 		for _, j := range xIdx {
 			v, msg := parseCell(rec[j])
@@ -155,6 +176,9 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 		}
 		n++
 	}
+	if n == 0 && len(dropped) > 0 {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("every one of the %d data rows has a missing value", len(dropped))}
+	}
 	if n == 0 {
 		return nil, &Error{File: name, Msg: "no data rows after the header"}
 	}
@@ -164,6 +188,7 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 		XNames:      make([]string, len(xIdx)),
 		Standardize: spec.Standardize,
 		Source:      name,
+		Dropped:     dropped,
 	}
 	for k, j := range xIdx {
 		d.XNames[k] = names[j]
@@ -251,6 +276,25 @@ func resolveColumns(file string, line int, names []string, spec CSVSpec) (column
 		return columns{}, &Error{File: file, Line: line, Msg: "no feature columns"}
 	}
 	return c, nil
+}
+
+// missingCell returns the header index of the first cell of rec, among
+// the features x and the target y (-1 for none), that holds no value: an
+// empty cell, or NaN in a numeric column. It returns -1 when none does.
+func missingCell(rec []string, x []int, y int, labels bool) int {
+	missing := func(j int, numeric bool) bool {
+		t := strings.TrimSpace(rec[j])
+		return t == "" || numeric && strings.EqualFold(t, "nan")
+	}
+	for _, j := range x {
+		if missing(j, true) {
+			return j
+		}
+	}
+	if y >= 0 && missing(y, !labels) {
+		return y
+	}
+	return -1
 }
 
 // parseCell parses one numeric cell. It returns a message instead of an

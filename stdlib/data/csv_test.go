@@ -336,3 +336,41 @@ func TestWriteCSV(t *testing.T) {
 		t.Errorf("no header: %q, %v", b.String(), err)
 	}
 }
+
+// A pandas frame with gaps, written by to_csv: an empty cell and a NaN.
+const gappy = "times,accel,species\n1,2,setosa\n2,,versicolor\n3,4,\nNaN,5,setosa\n6,7,virginica\n"
+
+func TestMissingIsAnError(t *testing.T) {
+	_, err := ParseCSV("g.csv", strings.NewReader(gappy), CSVSpec{X: []ColumnRef{Col("times")}, Y: "accel"})
+	want := `g.csv:3: column "accel": missing value (an empty cell) in data row 2; drop the rows with one: csv(..., drop_missing: true)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+}
+
+func TestDropMissing(t *testing.T) {
+	d, err := ParseCSV("g.csv", strings.NewReader(gappy), CSVSpec{X: []ColumnRef{Col("times")}, Y: "species", Classes: 3, DropMissing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 2's gap is in a column not read; rows 3 (no label) and 4 (NaN) go.
+	if !slices.Equal(d.Dropped, []int{3, 4}) || d.Rows() != 3 {
+		t.Fatalf("dropped %v, %d rows left; want [3 4] and 3", d.Dropped, d.Rows())
+	}
+	if !slices.Equal(d.Y, []float64{0, 1, 2}) || !slices.Equal(d.Classes, []string{"setosa", "versicolor", "virginica"}) {
+		t.Errorf("y %v classes %v", d.Y, d.Classes)
+	}
+	if _, err := ParseCSV("g.csv", strings.NewReader("a,b\n,1\n"), CSVSpec{Y: "b", DropMissing: true}); err == nil || !strings.Contains(err.Error(), "every one of the 1 data rows") {
+		t.Errorf("all dropped: %v", err)
+	}
+}
+
+func TestNoTarget(t *testing.T) {
+	d, err := ParseCSV("new.csv", strings.NewReader("times\n1\n2.5\n"), CSVSpec{X: []ColumnRef{Col("times")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Y != nil || d.YName != "" || d.Rows() != 2 || d.X.At(1, 0) != 2.5 {
+		t.Errorf("got y %v %q, %d rows", d.Y, d.YName, d.Rows())
+	}
+}

@@ -35,6 +35,9 @@ type Dataset struct {
 	// Column, and so Filter, can select by it.
 	Group     []float64
 	GroupName string
+	// Dropped numbers the data rows (1-based, the header not counted) that
+	// reading left out for a missing value (CSVSpec.DropMissing).
+	Dropped []int
 }
 
 // Rows returns N, the number of rows.
