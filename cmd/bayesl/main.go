@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	bayesl run [flags] FILE     run a script: fit, evaluate, predict, save
+//	bayesl run [flags] FILE     run a script: fit, evaluate, predict, plot, save
 //	bayesl check FILE           parse and check a script without running it
 //	bayesl repl [flags]         an interactive session
 //	bayesl fmt [-w] FILE        print a script in canonical form
@@ -37,7 +37,7 @@ type command struct {
 // commands lists the subcommands in the order --help shows them; a command
 // in its own file adds itself with register from an init function.
 var commands = []command{
-	{"run", "run [flags] FILE", "run a script: fit, evaluate, predict, save", cmdRun},
+	{"run", "run [flags] FILE", "run a script: fit, evaluate, predict, plot, save", cmdRun},
 	{"check", "check FILE", "parse and check a script without running it", cmdCheck},
 	{"repl", "repl [flags]", "an interactive session", cmdREPL},
 	{"fmt", "fmt [-w] FILE", "print a script in canonical form", cmdFmt},

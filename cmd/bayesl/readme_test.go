@@ -52,7 +52,11 @@ func TestREADMEOutput(t *testing.T) {
 		end += start
 		got := runInCopy(t, examples, args)
 		want := src[start:end]
-		if !*update && timings.ReplaceAllString(got, "Xs") != timings.ReplaceAllString(want, "Xs") {
+		same := timings.ReplaceAllString(got, "Xs") == timings.ReplaceAllString(want, "Xs")
+		if same {
+			got = want // -update keeps the timings of a quiet machine
+		}
+		if !*update && !same {
 			t.Errorf("README.md shows for 'bayesl %s':\n%s\nthe command prints:\n%s\n(go test ./cmd/bayesl -run TestREADMEOutput -update rewrites it)", strings.Join(args, " "), want, got)
 		}
 		out.WriteString(src[last:start])
