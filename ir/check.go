@@ -57,11 +57,13 @@ type Scope struct {
 	models map[string]*DefineModel
 	posts  map[string]*Model  // the model of a posterior, when known before it runs
 	nums   map[string]float64 // numbers bound by let, folded where a constant is needed
+	// unlabeled holds the data sets without a target (targets.go).
+	unlabeled map[string]bool
 }
 
 // NewScope returns an empty scope.
 func NewScope() *Scope {
-	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}, posts: map[string]*Model{}, nums: map[string]float64{}}
+	return &Scope{types: map[string]Type{}, models: map[string]*DefineModel{}, posts: map[string]*Model{}, nums: map[string]float64{}, unlabeled: map[string]bool{}}
 }
 
 // Lookup returns the type bound to name.
@@ -99,9 +101,12 @@ func (s *Scope) Apply(st Stmt) {
 	switch st := st.(type) {
 	case *BindData:
 		s.set(st.Name, DataT)
+		s.noteData(st.Name, st.Expr)
 	case *BindSplit:
 		s.set(st.Train, DataT)
 		s.set(st.Test, DataT)
+		s.noteData(st.Train, st.Src)
+		s.noteData(st.Test, st.Src)
 	case *BindValue:
 		s.set(st.Name, st.Type)
 		if st.Type == NumberT {
@@ -126,6 +131,7 @@ func (s *Scope) set(name string, t Type) {
 	delete(s.models, name)
 	delete(s.posts, name)
 	delete(s.nums, name)
+	delete(s.unlabeled, name)
 }
 
 func (s *Scope) clone() *Scope {
@@ -141,6 +147,9 @@ func (s *Scope) clone() *Scope {
 	}
 	for k, v := range s.nums {
 		c.nums[k] = v
+	}
+	for k, v := range s.unlabeled {
+		c.unlabeled[k] = v
 	}
 	return c
 }
@@ -219,6 +228,7 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 			return nil
 		}
 		c.bind(s.Name, DataT)
+		c.scope.noteData(s.Name.Name, d)
 		return &BindData{Name: s.Name.Name, Expr: d, Span: s.Sp}
 	case *parser.LetStmt:
 		return c.let(s)
@@ -304,6 +314,7 @@ func (c *checker) let(s *parser.LetStmt) Stmt {
 		return nil
 	}
 	c.bind(name, DataT)
+	c.scope.noteData(name.Name, d)
 	return &BindData{Name: name.Name, Expr: d, Span: s.Sp}
 }
 
@@ -353,6 +364,7 @@ func (c *checker) split(s *parser.LetStmt, call *parser.Call) Stmt {
 	}
 	for _, n := range s.Names {
 		c.bind(n, DataT)
+		c.scope.noteData(n.Name, src)
 	}
 	if src == nil || !okF || !okS {
 		return nil
@@ -556,11 +568,12 @@ func (c *checker) csv(call *parser.Call) DataExpr {
 			ok = false
 		}
 		out.Y = name
-	} else {
-		c.errorf(call.Sp, source.Type, "csv needs the target column: y: NAME")
-		ok = false
 	}
 	if k, has := a["classes"]; has {
+		if out.Y == "" && ok {
+			c.errorf(k.Span(), source.Type, "classes needs the target column that holds the labels: y: NAME")
+			ok = false
+		}
 		n, okK := c.integer(k, "classes")
 		if okK && n < 2 {
 			c.errorf(k.Span(), source.Type, "classes must be at least 2, got %d", n)
@@ -572,6 +585,11 @@ func (c *checker) csv(call *parser.Call) DataExpr {
 	if s, has := a["standardize"]; has {
 		b, okB := c.boolLit(s, "standardize")
 		out.Standardize = b
+		ok = ok && okB
+	}
+	if s, has := a["drop_missing"]; has {
+		b, okB := c.boolLit(s, "drop_missing")
+		out.DropMissing = b
 		ok = ok && okB
 	}
 	if !ok {
@@ -662,6 +680,9 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 		ok = false
 	}
 	data := c.dataExpr(e.Data)
+	if !c.needTarget(data, e.Data.Span(), "fitted on") {
+		data = nil
+	}
 	method, args, okM := c.methodCall(e.Method)
 	if okM && c.cfg.Methods != nil {
 		if i, msg := c.cfg.Methods.CheckSettings(method.Name, args); msg != "" {
@@ -766,6 +787,9 @@ func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 		out.Posts = append(out.Posts, r)
 	}
 	out.Data = c.dataExpr(s.Data)
+	if !c.needTarget(out.Data, s.Data.Span(), "evaluated on") {
+		out.Data = nil
+	}
 	for _, m := range s.Metrics {
 		mt, okM := c.metric(m)
 		ok = ok && okM

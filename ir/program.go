@@ -66,13 +66,15 @@ type ColumnRef struct {
 // DataExpr is an expression that yields one data set.
 type DataExpr interface{ dataSpan() source.Span }
 
-// CSV reads a data set from a file.
+// CSV reads a data set from a file. Y is "" for inputs without a target,
+// which can be predicted at but not fitted or evaluated on.
 type CSV struct {
 	Path        string
 	X           []ColumnRef
 	Y           string
 	Classes     int
 	Standardize bool
+	DropMissing bool // leave out rows with a missing value, instead of an error
 	Span        source.Span
 }
 

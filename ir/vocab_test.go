@@ -127,14 +127,14 @@ func TestUnknownNamesBeforeRunning(t *testing.T) {
 		{"posterior p = fit net on d using mapp", `v.bl:5:34: name error: unknown inference method "mapp"; did you mean "map"? (known: map, vi)`},
 		{"posterior p = fit net on d using map\nplot bnd(p, over: 0 .. 1) to \"b.svg\"", `v.bl:6:6: name error: unknown picture "bnd"; did you mean "band"? (known: band, histogram, prior_samples, reliability, samples, training)`},
 		{"posterior p = fit net on d using map\nood p in d vs d by [total]: auroc, mean_ot", `v.bl:6:36: name error: unknown ood metric "mean_ot"; did you mean "mean_out"? (known: auroc, mean_in, mean_out, w1)`},
-		{"data e = csv(\"d.csv\", x: [a], y: b, standardise: true)", `v.bl:5:37: name error: unknown csv argument "standardise"; did you mean "standardize"? (known: classes, path, standardize, x, y)`},
+		{"data e = csv(\"d.csv\", x: [a], y: b, standardise: true)", `v.bl:5:37: name error: unknown csv argument "standardise"; did you mean "standardize"? (known: classes, drop_missing, path, standardize, x, y)`},
 		{"data e = cvs(\"d.csv\")", `v.bl:5:10: name error: unknown data function "cvs"; did you mean "csv"? (known: csv, gmm_prior, simulate, split, where)`},
 		{"model m(x: 1) {\n  y ~ gama(dense(x, 1)[0], 1)\n}", `v.bl:6:7: name error: unknown likelihood "gama"; did you mean "gamma"? (known: bernoulli, categorical, gamma, normal, poisson, student_t)`},
 		// Columns, against the header the runtime read at check time.
-		{"data e = csv(\"d.csv\", x: [aa], y: b)", `v.bl:5:27: data error: unknown column "aa" in d.csv; did you mean "a"? (known: a, b, c1, c2)`},
-		{"data e = csv(\"d.csv\", x: [a], y: bb)", `v.bl:5:34: data error: unknown column "bb" in d.csv; did you mean "b"? (known: a, b, c1, c2)`},
-		{"data e = csv(\"d.csv\", x: [c1 .. c3], y: b)", `v.bl:5:27: data error: unknown column "c3" in d.csv; did you mean "c1"? (known: a, b, c1, c2)`},
-		{"data e = csv(\"d.csv\", x: [c2 .. a], y: b)", `v.bl:5:27: data error: column range c2 .. a runs backwards: a comes before c2 in d.csv`},
+		{"data e = csv(\"d.csv\", x: [aa], y: b)", `v.bl:5:27: name error: unknown column "aa" in d.csv; did you mean "a"? (known: a, b, c1, c2)`},
+		{"data e = csv(\"d.csv\", x: [a], y: bb)", `v.bl:5:34: name error: unknown column "bb" in d.csv; did you mean "b"? (known: a, b, c1, c2)`},
+		{"data e = csv(\"d.csv\", x: [c1 .. c3], y: b)", `v.bl:5:27: name error: unknown column "c3" in d.csv; did you mean "c1"? (known: a, b, c1, c2)`},
+		{"data e = csv(\"d.csv\", x: [c2 .. a], y: b)", `v.bl:5:27: name error: column range c2 .. a runs backwards: a comes before c2 in d.csv`},
 	} {
 		errs := checkErrs(t, head+tc.src, cfg)
 		if len(errs) != 1 || !strings.HasPrefix(errs[0], tc.want) {
