@@ -10,7 +10,8 @@ import (
 // (1/S) Σ_s Obs.CDF(y, Loc[s,n], Scale[s,n]) over the S draws — not a
 // Normal with the mixture's mean and variance, which misplaces the tails
 // of a skewed or multimodal predictive. The mixture CDF has no inverse in
-// closed form, so it is solved by bisection on a bracket grown from the
+// closed form, so it is solved by Newton's method (the derivative is the
+// mixture density) safeguarded by bisection, on a bracket grown from the
 // draws' means and standard deviations, to a relative width of 1e-12. For
 // a discrete model (Poisson) the answer is the integer at which the
 // CDF's step crosses q. It panics if p is not a regression predictive, n
@@ -37,16 +38,39 @@ func (p *Predictive) Quantile(n int, q float64) float64 {
 	for w := hi - lo; p.CDF(n, hi) < q && !math.IsInf(hi, 0); w *= 2 {
 		hi += w
 	}
+	// Newton's method on the mixture CDF, whose derivative is the mixture
+	// density, kept inside the bracket: a step that would leave it, or a
+	// density of zero (a step CDF between its jumps), bisects instead. From
+	// the moment-matched Normal's quantile it converges in a few steps where
+	// bisection alone takes fifty.
+	abs := 1e-14 * (hi - lo) // for a quantile at 0, where relative width never shrinks
+	x := p.normalGuess(n, q)
+	if !(x > lo && x < hi) {
+		x = lo + (hi-lo)/2
+	}
 	for range 400 {
-		mid := lo + (hi-lo)/2
-		if mid <= lo || mid >= hi || hi-lo <= 1e-12*(math.Abs(lo)+math.Abs(hi)) {
+		c := p.CDF(n, x)
+		if c >= q {
+			hi = x
+		} else {
+			lo = x
+		}
+		if hi-lo <= 1e-12*(math.Abs(lo)+math.Abs(hi))+abs {
 			break
 		}
-		if p.CDF(n, mid) >= q {
-			hi = mid
-		} else {
-			lo = mid
+		next := lo + (hi-lo)/2
+		if d := p.pdf(n, x); d > 0 {
+			if nx := x - (c-q)/d; nx > lo && nx < hi {
+				if math.Abs(nx-x) <= 1e-14*(1+math.Abs(x)) {
+					return nx // converged: a continuous CDF's root
+				}
+				next = nx
+			}
 		}
+		if next <= lo || next >= hi {
+			break
+		}
+		x = next
 	}
 	// A step CDF (counts) crosses q at an integer: the bracket closes on it
 	// from both sides, so report the integer itself. For a continuous CDF an
@@ -81,6 +105,33 @@ func (p *Predictive) bracket(n int) (lo, hi float64) {
 		return math.NaN(), math.NaN()
 	}
 	return lo, hi
+}
+
+// pdf is the mixture density (mass, for counts) of example n at y.
+func (p *Predictive) pdf(n int, y float64) float64 {
+	obs := p.obs()
+	d := 0.0
+	for s := range p.S {
+		i := s*p.N + n
+		d += math.Exp(obs.LogProb(y, p.Loc[i], p.Scale[i]))
+	}
+	return d / float64(p.S)
+}
+
+// normalGuess is the q-quantile of the Normal with the mixture's mean and
+// variance, a first guess for Quantile (NaN when a moment is undefined).
+func (p *Predictive) normalGuess(n int, q float64) float64 {
+	obs := p.obs()
+	m, v := 0.0, 0.0
+	for s := range p.S {
+		i := s*p.N + n
+		mu, va := obs.Mean(p.Loc[i], p.Scale[i]), obs.Var(p.Loc[i], p.Scale[i])
+		m += mu
+		v += va + mu*mu
+	}
+	m /= float64(p.S)
+	v = v/float64(p.S) - m*m
+	return m + math.Sqrt(v)*math.Sqrt2*math.Erfinv(2*q-1)
 }
 
 // Quantiles returns, for each level in qs, the quantile of every example:
