@@ -86,3 +86,15 @@ func TestQuantilesLayout(t *testing.T) {
 		t.Errorf("quantiles %v", qs)
 	}
 }
+
+// Far-apart components leave a trough where the density is almost zero:
+// Newton's steps from there leave the bracket, and bisection takes over.
+func TestQuantileSeparatedMixture(t *testing.T) {
+	p := regression(nil, []float64{-30, 0.5, 40}, []float64{1, 0.01, 3})
+	for _, q := range []float64{0.001, 0.2, 1.0 / 3, 0.5, 0.66, 0.9, 0.999} {
+		y := p.Quantile(0, q)
+		if c := p.CDF(0, y); math.Abs(c-q) > 1e-9 {
+			t.Errorf("q=%v: CDF(%v) = %v", q, y, c)
+		}
+	}
+}
