@@ -84,7 +84,7 @@ posterior p = fit lin on d using %s
 				t.Fatal(err)
 			}
 			p := posteriorOf(t, s, "p")
-			pred, err := p.Predict(context.Background(), mat.NewDense(len(grid), 1, grid), 4000, 1)
+			pred, err := p.Predict(context.Background(), mat.NewDense(len(grid), 1, grid), &PredictOptions{Samples: 4000, Seed: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

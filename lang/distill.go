@@ -50,11 +50,11 @@ func (x *executor) distill(name string, e *ir.Distill) (*Posterior, error) {
 	if err != nil {
 		return nil, err
 	}
-	tm, m := teacher.Model, e.Model
+	tm, m := teacher.model, e.Model
 	if !tm.Lik.Family.Classification() {
 		return nil, x.errorf(e.Teacher.Span, source.Type, "the teacher %s is not a classifier: its model %s has a %s likelihood; only classification posteriors can be distilled", e.Teacher.Name, tm.Name, tm.Lik.Family)
 	}
-	if ts, ok := teacher.Posterior.(*infer.Student); ok && ts.Form == infer.FormDirichlet {
+	if ts, ok := teacher.post.(*infer.Student); ok && ts.Form == infer.FormDirichlet {
 		return nil, x.errorf(e.Teacher.Span, source.Type, "the teacher %s is a Dirichlet student, whose predictive is not a set of draws; distil the posterior it was distilled from", e.Teacher.Name)
 	}
 	k := tm.Lik.Classes
@@ -95,7 +95,7 @@ func (x *executor) distill(name string, e *ir.Distill) (*Posterior, error) {
 	// student, like any fit, with that of the data it is trained on.
 	tx := mat.DenseCopyOf(d.X)
 	teacher.Scaler.TransformX(tx, tx)
-	dist.Teacher, dist.TeacherProblem, dist.TeacherX = teacher.Posterior, teacher.problem, tx
+	dist.Teacher, dist.TeacherProblem, dist.TeacherX = teacher.post, teacher.problem, tx
 	scaler := data.Identity(d.Width())
 	if d.Standardize {
 		scaler = data.FitScaler(d, false)
@@ -108,7 +108,7 @@ func (x *executor) distill(name string, e *ir.Distill) (*Posterior, error) {
 	obs := func(p infer.Progress) {
 		trace = append(trace, p.Loss)
 		if x.s.cfg.Progress != nil {
-			x.s.cfg.Progress(name, p)
+			x.s.report(name, p)
 		}
 	}
 	start := time.Now()
@@ -125,7 +125,7 @@ func (x *executor) distill(name string, e *ir.Distill) (*Posterior, error) {
 		classes = d.Classes
 	}
 	p := &Posterior{
-		Posterior: post, Model: m, ModelText: e.ModelText, Scaler: scaler,
+		post: post, model: m, ModelText: e.ModelText, Scaler: scaler,
 		Classes: classes, XNames: d.XNames, YName: d.YName, FitTime: time.Since(start),
 		Trace: trace, prog: prog, problem: newProblem(prog, nil, nil),
 	}
@@ -138,7 +138,7 @@ func (x *executor) distill(name string, e *ir.Distill) (*Posterior, error) {
 		// The student's whole predictive (standardisation, forward pass,
 		// closed form) on the inputs the teacher's predictive timed.
 		t0 := time.Now()
-		if _, err := p.Predictive(x.ctx, d.X, 1, nil); err != nil {
+		if _, err := p.predictAt(x.ctx, d.X, 1, nil); err != nil {
 			return nil, x.wrap(e.Span, source.Runtime, err)
 		}
 		sum.StudentMs = time.Since(t0).Seconds() * 1e3

@@ -46,7 +46,7 @@ func TestExampleDistillDigits(t *testing.T) {
 		t.Errorf("softmax student's epistemic AUROC %.4f, want exactly 0.5", a)
 	}
 	st := posteriorOf(t, s, "s_dirichlet")
-	if r := st.Posterior.(*infer.Student).Report; r.Draws != 30 || r.Epochs > 100 {
+	if r := st.post.(*infer.Student).Report; r.Draws != 30 || r.Epochs > 100 {
 		t.Errorf("report %+v", r)
 	}
 }
@@ -109,7 +109,7 @@ evaluate [sd, sd2, ss, ss2] on test: nll
 				t.Errorf("summary %+v", d)
 			}
 		case "predict":
-			if !strings.Contains(r.Table.Title, "closed form") || r.Table.Columns[len(r.Table.Columns)-1] != "epistemic" {
+			if !strings.Contains(r.Table.Title, "closed form") || r.Table.Columns[len(r.Table.Columns)-1].Name != "epistemic" {
 				t.Errorf("predict table %q %v", r.Table.Title, r.Table.Columns)
 			}
 		case "evaluate":
@@ -120,10 +120,10 @@ evaluate [sd, sd2, ss, ss2] on test: nll
 		t.Fatalf("%d distill results, %d evaluate tables", distilled, tables)
 	}
 	last := results[len(results)-1].Table
-	if a, b := last.Rows[0].Values[0], last.Rows[1].Values[0]; a != b || math.IsNaN(a) {
+	if a, b := last.Columns[1].Floats[0], last.Columns[1].Floats[1]; a != b || math.IsNaN(a) {
 		t.Errorf("Dirichlet student NLL %v, loaded %v", a, b)
 	}
-	if a, b := last.Rows[2].Values[0], last.Rows[3].Values[0]; a != b || math.IsNaN(a) {
+	if a, b := last.Columns[1].Floats[2], last.Columns[1].Floats[3]; a != b || math.IsNaN(a) {
 		t.Errorf("softmax student NLL %v, loaded %v", a, b)
 	}
 	for _, f := range []string{"sd.svg", "curves.svg"} {
@@ -132,8 +132,8 @@ evaluate [sd, sd2, ss, ss2] on test: nll
 		}
 	}
 	sd2 := posteriorOf(t, s, "sd2")
-	if sd2.Method() != "dirichlet" || sd2.Model.Name != "small" || len(sd2.Classes) != 3 {
-		t.Errorf("loaded student: %s over %s, classes %v", sd2.Method(), sd2.Model.Name, sd2.Classes)
+	if sd2.Method() != "dirichlet" || sd2.Model().Name != "small" || len(sd2.Classes) != 3 {
+		t.Errorf("loaded student: %s over %s, classes %v", sd2.Method(), sd2.Model().Name, sd2.Classes)
 	}
 	if got := s.Describe("ss"); !strings.Contains(got, "softmax over model net") {
 		t.Errorf("describe: %q", got)
@@ -146,7 +146,7 @@ evaluate [sd, sd2, ss, ss2] on test: nll
 		t.Fatal(err)
 	}
 	x := mat.NewDense(2, 4, []float64{5.1, 3.5, 1.4, 0.2, 6.3, 2.9, 5.6, 1.8})
-	pr, err := pl.Predict(context.Background(), x, 100, 1)
+	pr, err := pl.Predict(context.Background(), x, &PredictOptions{Samples: 100, Seed: 1, Draws: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +184,8 @@ func TestStudentREPLSave(t *testing.T) {
 	}
 	x := mat.NewDense(1, 4, []float64{5.9, 3.0, 4.2, 1.5})
 	for _, name := range []string{"sd", "ss"} {
-		a, err1 := posteriorOf(t, s, name).Predict(context.Background(), x, 10, 1)
-		b, err2 := posteriorOf(t, s2, name).Predict(context.Background(), x, 10, 1)
+		a, err1 := posteriorOf(t, s, name).Predict(context.Background(), x, &PredictOptions{Samples: 10, Seed: 1})
+		b, err2 := posteriorOf(t, s2, name).Predict(context.Background(), x, &PredictOptions{Samples: 10, Seed: 1})
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)
 		}
@@ -273,7 +273,7 @@ func TestStudentPredictiveKinds(t *testing.T) {
 	}
 	x := mat.NewDense(3, 4, nil)
 	for name, want := range map[string]int{"sd": 9, "ss": 0} {
-		pred, err := posteriorOf(t, s, name).Predictive(context.Background(), x, 50, nil)
+		pred, err := posteriorOf(t, s, name).predictAt(context.Background(), x, 50, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,9 +2,12 @@ package lang
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
+	"unicode"
 
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/ir"
@@ -12,6 +15,7 @@ import (
 	"github.com/bayesl/bayesl/parser/source"
 	"github.com/bayesl/bayesl/stdlib/data"
 	"github.com/bayesl/bayesl/stdlib/predictive"
+	"github.com/bayesl/bayesl/stdlib/spell"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -122,29 +126,69 @@ type Prediction struct {
 	// Regression: the predictive mean and standard deviation, and the split
 	// of the variance into aleatoric E[Var] and epistemic Var[E].
 	Mean, SD []float64
-	// Classification: averaged class probabilities (one row per input), the
-	// most probable class, and total entropy = aleatoric (expected entropy)
-	// + epistemic (mutual information), in nats.
+	// Classification: averaged class probabilities (one row per input, one
+	// column per class, named by the posterior's Classes), the most
+	// probable class, and total entropy = aleatoric (expected entropy) +
+	// epistemic (mutual information), in nats.
 	Prob  *mat.Dense
 	Class []int
 	Total []float64
 	// Both.
 	Aleatoric, Epistemic []float64
-	// Draws keeps the per-draw outputs for any other summary.
+	// Quantiles (regression, when PredictOptions.Quantiles asks for them):
+	// one row per input, one column per level, each the quantile of the
+	// predictive mixture over the draws.
+	Quantiles *mat.Dense
+	// Draws keeps the per-draw outputs (when PredictOptions.Draws is set).
+	// predictive.Predictive is stdlib: plain slices of the S draws' outputs
+	// with the summaries (NLL, CDF, quantiles) as methods.
 	Draws *predictive.Predictive
 }
 
-// Predict answers a predictive question from Go: samples posterior draws
-// (a finite posterior uses its own) with randomness from seed.
-func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, samples int, seed uint64) (*Prediction, error) {
-	if samples <= 0 {
-		samples = 100
+// PredictOptions set up Posterior.Predict. A nil *PredictOptions means the
+// defaults.
+type PredictOptions struct {
+	// Samples is the number of posterior draws (default 100). A finite
+	// posterior (a point, an ensemble, stored samples) uses its own draws;
+	// -1 asks for every stored draw of a finite one.
+	Samples int
+	// Seed is the root of the draws: the same seed gives the same numbers.
+	Seed uint64
+	// Quantiles are levels in (0, 1) whose predictive quantiles a
+	// regression's Prediction carries (e.g. 0.05, 0.5, 0.95).
+	Quantiles []float64
+	// Draws keeps the per-draw outputs in Prediction.Draws.
+	Draws bool
+}
+
+// Predict answers a predictive question from Go at raw (unstandardised)
+// inputs, one example per row, in the target's own units.
+func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, opts *PredictOptions) (*Prediction, error) {
+	if opts == nil {
+		opts = &PredictOptions{}
 	}
-	pred, err := p.Predictive(ctx, x, samples, rand.New(rand.NewPCG(seed, 0x62617965736c)))
+	samples := opts.Samples
+	switch {
+	case samples == -1:
+		samples = max(p.StoredDraws(), 1)
+	case samples == 0:
+		samples = 100
+	case samples < 0:
+		return nil, fmt.Errorf("predict: samples must be positive (or -1 for every stored draw), got %d", samples)
+	}
+	for _, q := range opts.Quantiles {
+		if !(q > 0 && q < 1) {
+			return nil, fmt.Errorf("predict: quantile level %v is not in (0, 1)", q)
+		}
+	}
+	pred, err := p.predictAt(ctx, x, samples, rand.New(rand.NewPCG(opts.Seed, 0x62617965736c)))
 	if err != nil {
 		return nil, err
 	}
-	out := &Prediction{Draws: pred}
+	out := &Prediction{}
+	if opts.Draws {
+		out.Draws = pred
+	}
 	if pred.Kind == predictive.Regression {
 		mean, ale, epi := pred.Regression()
 		out.Mean, out.Aleatoric, out.Epistemic = mean, ale, epi
@@ -152,7 +196,13 @@ func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, samples int, seed
 		for i := range mean {
 			out.SD[i] = math.Sqrt(ale[i] + epi[i])
 		}
+		if len(opts.Quantiles) > 0 {
+			out.Quantiles = quantiles(pred, opts.Quantiles)
+		}
 		return out, nil
+	}
+	if len(opts.Quantiles) > 0 {
+		return nil, fmt.Errorf("predict: quantiles need a regression; %s is a classifier", p.model.Name)
 	}
 	prob, total, ale, epi := pred.Classification()
 	out.Classification = true
@@ -169,4 +219,214 @@ func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, samples int, seed
 		out.Class[n] = best
 	}
 	return out, nil
+}
+
+// quantiles is the N x len(levels) matrix of the mixture's quantiles.
+func quantiles(pred *predictive.Predictive, levels []float64) *mat.Dense {
+	q := mat.NewDense(pred.N, len(levels), nil)
+	for n := 0; n < pred.N; n++ {
+		for j, l := range levels {
+			q.Set(n, j, pred.Quantile(n, l))
+		}
+	}
+	return q
+}
+
+// Method names the backend that learned the posterior ("vi", "swag", ...).
+func (p *Posterior) Method() string { return p.post.Method() }
+
+// Model describes the model the posterior is over.
+func (p *Posterior) Model() Model { return modelOf(p.model, p.ModelText) }
+
+// StoredDraws is the number of parameter vectors a finite posterior keeps
+// (stored samples, ensemble members; 1 for a point), 0 for a continuous one
+// (a Gaussian, which draws afresh).
+func (p *Posterior) StoredDraws() int {
+	if l, ok := p.post.(interface{ Len() int }); ok {
+		return l.Len()
+	}
+	return 0
+}
+
+// Model describes a model block: what it reads, what it predicts and how
+// many numbers it learns.
+type Model struct {
+	Name       string
+	Inputs     int    // input features
+	Likelihood string // "normal", "categorical", ...
+	Classes    int    // a classifier's classes (0 for regression)
+	Params     int    // trainable: the length of a posterior draw
+	Frozen     int    // frozen weights the model computes with
+	Text       string // the model block's source
+}
+
+func modelOf(m *ir.Model, text string) Model {
+	return Model{Name: m.Name, Inputs: m.InputWidth, Likelihood: m.Lik.Family.String(), Classes: m.Lik.Classes,
+		Params: m.Dim(), Frozen: m.Counts().Frozen, Text: text}
+}
+
+// Dataset is a data set bound in a session, in its own units. Its slices
+// are shared with the session: read them, do not modify them.
+type Dataset struct {
+	X       *mat.Dense // one example per row
+	Y       []float64  // targets (class indices for a classifier); nil when the data has none
+	XNames  []string
+	YName   string
+	Classes []string // class labels, for a classification target
+	Source  string   // the file it was read from, "(Go)" for SetData
+}
+
+// Rows is the number of examples.
+func (d *Dataset) Rows() int {
+	r, _ := d.X.Dims()
+	return r
+}
+
+// Data returns the data set bound to name.
+func (s *Session) Data(name string) (*Dataset, error) {
+	d, err := lookup[*data.Dataset](s, name, "data")
+	if err != nil {
+		return nil, err
+	}
+	return &Dataset{X: d.X, Y: d.Y, XNames: d.XNames, YName: d.YName, Classes: d.Classes, Source: d.Source}, nil
+}
+
+// Posterior returns the posterior bound to name.
+func (s *Session) Posterior(name string) (*Posterior, error) {
+	return lookup[*Posterior](s, name, "posterior")
+}
+
+// Model returns the model bound to name.
+func (s *Session) Model(name string) (Model, error) {
+	def, err := lookup[*ir.DefineModel](s, name, "model")
+	if err != nil {
+		return Model{}, err
+	}
+	m, text := s.resolveModel(def.Model, def.Text)
+	return modelOf(m, text), nil
+}
+
+// Weights returns the weights bound to name.
+func (s *Session) Weights(name string) (*Weights, error) {
+	return lookup[*Weights](s, name, "weights")
+}
+
+// Number returns the number bound to name (`let n = 3`).
+func (s *Session) Number(name string) (float64, error) {
+	return lookup[float64](s, name, "number")
+}
+
+// String returns the string bound to name (`let f = "out.csv"`).
+func (s *Session) String(name string) (string, error) {
+	return lookup[string](s, name, "string")
+}
+
+// lookup returns the value bound to name as a T, or an error that says
+// what name holds instead (or which names come close).
+func lookup[T any](s *Session, name, want string) (T, error) {
+	var zero T
+	v, ok := s.values[name]
+	if !ok {
+		msg := fmt.Sprintf("no %s named %q", want, name)
+		if near := spell.Nearest(name, s.Names()); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		return zero, errors.New(msg)
+	}
+	t, ok := v.(T)
+	if !ok {
+		typ, _ := s.TypeOf(name)
+		return zero, fmt.Errorf("%q is %s, not %s", name, article(typ), article(want))
+	}
+	return t, nil
+}
+
+// article puts "a" before a type's name where English wants one.
+func article(typ string) string {
+	if typ == "data" || typ == "weights" {
+		return typ
+	}
+	return "a " + typ
+}
+
+// Fit fits the model named model to the data set named data with method,
+// written as a script writes it ("vi", "map(epochs: 200, lr: 0.05)"), and
+// binds the posterior to name, as the statement
+// `posterior NAME = fit MODEL on DATA using METHOD` does. It returns the
+// posterior and the fit's summary; Config.Emit receives the summary too.
+func (s *Session) Fit(ctx context.Context, name, model, data, method string) (*Posterior, *FitSummary, error) {
+	if err := names("fit", name, model, data); err != nil {
+		return nil, nil, err
+	}
+	var sum *FitSummary
+	err := s.runKeeping(ctx, "fit", fmt.Sprintf("posterior %s = fit %s on %s using %s\n", name, model, data, method), func(r Result) {
+		if r.Kind == KindFit && r.Name == name {
+			sum = r.Fit
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Posterior(name)
+	return p, sum, err
+}
+
+// Evaluate scores the posteriors named posts on the data set named data by
+// metrics, written as a script writes them ("nll", "coverage(0.9)",
+// "agreement(ref)"), and returns the table of the statement
+// `evaluate [POSTS] on DATA: METRICS`: a text column "posterior", then one
+// number column per metric.
+func (s *Session) Evaluate(ctx context.Context, data string, posts []string, metrics ...string) (*Table, error) {
+	if err := names("evaluate", append([]string{data}, posts...)...); err != nil {
+		return nil, err
+	}
+	if len(posts) == 0 || len(metrics) == 0 {
+		return nil, fmt.Errorf("evaluate: needs a posterior and a metric, got %d and %d", len(posts), len(metrics))
+	}
+	var t *Table
+	src := fmt.Sprintf("evaluate [%s] on %s: %s\n", strings.Join(posts, ", "), data, strings.Join(metrics, ", "))
+	err := s.runKeeping(ctx, "evaluate", src, func(r Result) {
+		if r.Kind == KindEvaluate {
+			t = r.Table
+		}
+	})
+	return t, err
+}
+
+// runKeeping runs one statement written for a Go call; keep sees its
+// results before Config.Emit does. The statement joins the session's
+// history, so SaveScript writes it like any other.
+func (s *Session) runKeeping(ctx context.Context, what, src string, keep func(Result)) error {
+	if strings.Contains(strings.TrimSuffix(src, "\n"), "\n") {
+		return fmt.Errorf("%s: an argument spans lines: %q", what, src)
+	}
+	emit := s.cfg.Emit
+	s.cfg.Emit = func(r Result) {
+		keep(r)
+		if emit != nil {
+			emit(r)
+		}
+	}
+	defer func() { s.cfg.Emit = emit }()
+	return s.Run(ctx, "("+what+")", []byte(src))
+}
+
+// names checks that the arguments a Go call splices into a statement are
+// plain names, so that no argument can add a statement of its own.
+func names(what string, ns ...string) error {
+	for _, n := range ns {
+		if !isName(n) {
+			return fmt.Errorf("%s: %q is not a name", what, n)
+		}
+	}
+	return nil
+}
+
+func isName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return s != ""
 }

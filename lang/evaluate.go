@@ -26,9 +26,9 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 	if err != nil {
 		return err
 	}
-	t := &Table{Columns: []string{"posterior"}}
+	t := newTable("", "posterior")
 	for _, m := range st.Metrics {
-		t.Columns = append(t.Columns, metricLabel(m))
+		t.addColumn(metricLabel(m))
 	}
 	// The reference posteriors' predictives, drawn once with the seed their
 	// own row of the table uses.
@@ -41,8 +41,8 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		if err != nil {
 			return err
 		}
-		if d.Width() != p.Model.InputWidth {
-			return x.errorf(m.Ref.Span, source.Shape, "reference posterior %s takes %d input features but the data has %d", m.Ref.Name, p.Model.InputWidth, d.Width())
+		if d.Width() != p.model.InputWidth {
+			return x.errorf(m.Ref.Span, source.Shape, "reference posterior %s takes %d input features but the data has %d", m.Ref.Name, p.model.InputWidth, d.Width())
 		}
 		if refs[m.Ref.Name], err = x.predictive(p, d.X, "evaluate:"+m.Ref.Name); err != nil {
 			return x.wrap(st.Span, source.Runtime, err)
@@ -53,8 +53,8 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 		if err != nil {
 			return err
 		}
-		if d.Width() != p.Model.InputWidth {
-			return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
+		if d.Width() != p.model.InputWidth {
+			return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.model.InputWidth, d.Width())
 		}
 		pred := refs[r.Name] // a reference's predictive is its row's
 		if pred == nil {
@@ -62,7 +62,7 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 				return x.wrap(st.Span, source.Runtime, err)
 			}
 		}
-		row := TableRow{Label: r.Name}
+		var row []float64
 		for _, m := range st.Metrics {
 			var v float64
 			var err error
@@ -77,12 +77,12 @@ func (x *executor) evaluate(st *ir.Evaluate) error {
 			if err != nil {
 				return x.errorf(m.Span, source.Type, "%s for posterior %s: %v", m.Name, r.Name, err)
 			}
-			row.Values = append(row.Values, v)
+			row = append(row, v)
 		}
-		t.Rows = append(t.Rows, row)
+		t.addRow(r.Name, row...)
 	}
 	t.Title = fmt.Sprintf("evaluate on %d rows", d.Rows())
-	x.emit(Result{Kind: "evaluate", Table: t})
+	x.emit(Result{Kind: KindEvaluate, Table: t})
 	return nil
 }
 
@@ -204,8 +204,8 @@ func (x *executor) predict(st *ir.Predict) error {
 		}
 		names = p.XNames
 	}
-	if _, c := in.Dims(); c != p.Model.InputWidth {
-		return x.errorf(st.Span, source.Shape, "posterior %s takes %d input features, got %d per row", st.Post.Name, p.Model.InputWidth, c)
+	if _, c := in.Dims(); c != p.model.InputWidth {
+		return x.errorf(st.Span, source.Shape, "posterior %s takes %d input features, got %d per row", st.Post.Name, p.model.InputWidth, c)
 	}
 	pred, err := x.predictive(p, in, "predict:"+st.Post.Name)
 	if err != nil {
@@ -217,21 +217,18 @@ func (x *executor) predict(st *ir.Predict) error {
 		t.Title = fmt.Sprintf("predict %s (a Dirichlet, in closed form from one forward pass)", st.Post.Name)
 	}
 	if st.Path == "" {
-		x.emit(Result{Kind: "predict", Name: st.Post.Name, Table: t})
+		x.emit(Result{Kind: KindPredict, Name: st.Post.Name, Table: t})
 		return nil
 	}
 	path := x.path(st.Path, true)
 	err = writeFileAtomic(path, func(w io.Writer) error {
-		rows := make([][]float64, len(t.Rows))
-		for i, r := range t.Rows {
-			rows[i] = r.Values
-		}
-		return data.WriteCSV(w, t.Columns[1:], rows)
+		names, rows := t.numbers()
+		return data.WriteCSV(w, names, rows)
 	})
 	if err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
-	x.emit(Result{Kind: "write", Name: st.Post.Name, Path: path, Text: fmt.Sprintf("wrote %d predictions of %s to %s", len(t.Rows), st.Post.Name, path)})
+	x.emit(Result{Kind: KindWrite, Name: st.Post.Name, Path: path, Text: fmt.Sprintf("wrote %d predictions of %s to %s", t.Rows(), st.Post.Name, path)})
 	return nil
 }
 
@@ -239,24 +236,30 @@ func (x *executor) predict(st *ir.Predict) error {
 // predictive summary with its uncertainty split.
 func predictionTable(p *Posterior, in *mat.Dense, names []string, pred *predictive.Predictive) *Table {
 	rows, cols := in.Dims()
-	t := &Table{Columns: []string{"row"}}
+	t := newTable("", "row")
 	if len(names) != cols {
 		names = nil
 		for j := 0; j < cols; j++ {
 			names = append(names, fmt.Sprintf("x%d", j))
 		}
 	}
-	t.Columns = append(t.Columns, names...)
+	for _, n := range names {
+		t.addColumn(n)
+	}
 	if pred.Kind == predictive.Regression {
-		t.Columns = append(t.Columns, "mean", "sd", "aleatoric_var", "epistemic_var")
+		for _, n := range []string{"mean", "sd", "aleatoric_var", "epistemic_var"} {
+			t.addColumn(n)
+		}
 		mean, ale, epi := pred.Regression()
 		for i := 0; i < rows; i++ {
 			vals := append(mat.Row(nil, i, in), mean[i], math.Sqrt(ale[i]+epi[i]), ale[i], epi[i])
-			t.Rows = append(t.Rows, TableRow{Label: fmt.Sprint(i), Values: vals})
+			t.addRow(fmt.Sprint(i), vals...)
 		}
 		return t
 	}
-	t.Columns = append(t.Columns, "class", "prob", "total", "aleatoric", "epistemic")
+	for _, n := range []string{"class", "prob", "total", "aleatoric", "epistemic"} {
+		t.addColumn(n)
+	}
 	prob, total, ale, epi := pred.Classification()
 	for i := 0; i < rows; i++ {
 		best := 0
@@ -266,7 +269,7 @@ func predictionTable(p *Posterior, in *mat.Dense, names []string, pred *predicti
 			}
 		}
 		vals := append(mat.Row(nil, i, in), float64(best), prob[i*pred.K+best], total[i], ale[i], epi[i])
-		t.Rows = append(t.Rows, TableRow{Label: fmt.Sprint(i), Values: vals})
+		t.addRow(fmt.Sprint(i), vals...)
 	}
 	return t
 }

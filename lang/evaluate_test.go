@@ -50,7 +50,7 @@ evaluate [r1, r2] on f: w2(r1), epistemic(r1)
 		t.Fatal(err)
 	}
 	cls, reg := tables[0], tables[1]
-	if got := strings.Join(cls.Columns, " "); got != "posterior agreement(a) tv(a) epistemic(b)" {
+	if got := strings.Join(columnNames(cls), " "); got != "posterior agreement(a) tv(a) epistemic(b)" {
 		t.Errorf("columns %q", got)
 	}
 	if v := cell(t, cls, "a", "agreement(a)"); v != 1 {

@@ -42,8 +42,8 @@ func runExampleWith(t *testing.T, name string, maxEpochs int, also func(Result))
 				also(r)
 			}
 			if r.Kind == "evaluate" || r.Kind == "ood" { // ood rows: "name (score)"
-				for _, row := range r.Table.Rows {
-					tables[row.Label] = r.Table
+				for _, label := range r.Table.Columns[0].Strings {
+					tables[label] = r.Table
 				}
 			}
 		},
@@ -61,16 +61,8 @@ func runExampleWith(t *testing.T, name string, maxEpochs int, also func(Result))
 
 func cell(t *testing.T, tab *Table, row, col string) float64 {
 	t.Helper()
-	ci := -1
-	for i, c := range tab.Columns {
-		if c == col {
-			ci = i - 1
-		}
-	}
-	for _, r := range tab.Rows {
-		if r.Label == row && ci >= 0 {
-			return r.Values[ci]
-		}
+	if v, ok := tab.Lookup(row, col); ok {
+		return v
 	}
 	t.Fatalf("no cell %s/%s in %+v", row, col, tab)
 	return 0
@@ -120,9 +112,8 @@ func TestExampleDigits(t *testing.T) {
 }
 
 func mustData(t *testing.T, s *Session, name string) *data.Dataset {
-	v, ok := s.Value(name)
-	d, isData := v.(*data.Dataset)
-	if !ok || !isData {
+	d, isData := s.values[name].(*data.Dataset)
+	if !isData {
 		t.Fatalf("%s is not a data set", name)
 	}
 	return d
@@ -166,9 +157,9 @@ func TestExampleOODDigits(t *testing.T) {
 	}
 	mapAUROC := cell(t, ood, "p_map (total)", "auroc")
 	best, bestName := 0.0, ""
-	for _, r := range ood.Rows {
-		if strings.HasSuffix(r.Label, "(epistemic)") && r.Values[0] > best {
-			best, bestName = r.Values[0], r.Label
+	for i, label := range ood.Columns[0].Strings {
+		if v := ood.Columns[1].Floats[i]; strings.HasSuffix(label, "(epistemic)") && v > best {
+			best, bestName = v, label
 		}
 	}
 	t.Logf("best epistemic AUROC %.4f (%s), map entropy AUROC %.4f", best, bestName, mapAUROC)

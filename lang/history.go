@@ -93,7 +93,7 @@ func (s *Session) SaveScript(path string) error {
 		if err != nil {
 			return err
 		}
-		if err := infer.WriteFile(filepath.Join(dir, file), e.post.Posterior, blob); err != nil {
+		if err := infer.WriteFile(filepath.Join(dir, file), e.post.post, blob); err != nil {
 			return err
 		}
 		fmt.Fprintf(&b, "posterior %s = load(%s)   # was: %s\n", bp.Name, strconv.Quote(file), oneLine(e.text))

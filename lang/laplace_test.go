@@ -83,16 +83,16 @@ evaluate [p, q] on d: evidence
 	if got := *fit.LogEvidence; math.Abs(got-wantEv) > 1e-6*math.Abs(wantEv) {
 		t.Errorf("log marginal likelihood %.10g, exact %.10g", got, wantEv)
 	}
-	if tab == nil || len(tab.Rows) != 2 || tab.Rows[0].Values[0] != *fit.LogEvidence || tab.Rows[1].Values[0] != *fit.LogEvidence {
+	if tab == nil || tab.Rows() != 2 || tab.Columns[1].Floats[0] != *fit.LogEvidence || tab.Columns[1].Floats[1] != *fit.LogEvidence {
 		t.Errorf("evidence column %+v, want %g twice", tab, *fit.LogEvidence)
 	}
 	grid := mat.NewDense(3, 1, []float64{45, 70, 95})
 	p, q := posteriorOf(t, s, "p"), posteriorOf(t, s, "q")
-	pp, err := p.Predict(context.Background(), grid, 200, 1)
+	pp, err := p.Predict(context.Background(), grid, &PredictOptions{Samples: 200, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pq, err := q.Predict(context.Background(), grid, 200, 1)
+	pq, err := q.Predict(context.Background(), grid, &PredictOptions{Samples: 200, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +145,11 @@ func TestLaplaceLayerFunctionalCovariance(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := posteriorOf(t, s, "p")
-			lp := p.Posterior.(*infer.LaplacePosterior)
+			lp := p.post.(*infer.LaplacePosterior)
 			rows := 300 // more than one chunk of the layered path
-			x := mat.NewDense(rows, p.Model.InputWidth, nil)
+			x := mat.NewDense(rows, p.model.InputWidth, nil)
 			for i := range rows {
-				for j := range p.Model.InputWidth {
+				for j := range p.model.InputWidth {
 					x.Set(i, j, float64(i%9-4)*0.4+0.1*float64(j)+0.001*float64(i))
 				}
 			}
@@ -165,7 +165,7 @@ func TestLaplaceLayerFunctionalCovariance(t *testing.T) {
 			}
 			for i := range want {
 				if math.Abs(got[i]-want[i]) > 1e-10*max(1, math.Abs(want[i])) {
-					t.Fatalf("%s, %s: entry %d: from the layers %.15g, from the Jacobian %.15g", p.Model.Name, h, i, got[i], want[i])
+					t.Fatalf("%s, %s: entry %d: from the layers %.15g, from the Jacobian %.15g", p.model.Name, h, i, got[i], want[i])
 				}
 			}
 		}

@@ -63,16 +63,16 @@ func TestLinearRegressionAnchor(t *testing.T) {
 	t.Logf("exact posterior mean %.6f sd %.6f", mean, sd)
 
 	pmap := posteriorOf(t, s, "p_map")
-	theta := pmap.Draw(1, rand.New(rand.NewPCG(1, 1)))[0]
+	theta := pmap.post.Draw(1, rand.New(rand.NewPCG(1, 1)))[0]
 	for j := range mean {
 		if math.Abs(theta[j]-mean[j]) > 1e-5 {
 			t.Errorf("MAP θ[%d] = %.8f, exact posterior mean %.8f", j, theta[j], mean[j])
 		}
 	}
 
-	g, ok := posteriorOf(t, s, "p_vi").Posterior.(*infer.Gaussian)
+	g, ok := posteriorOf(t, s, "p_vi").post.(*infer.Gaussian)
 	if !ok {
-		t.Fatalf("vi posterior is %T", posteriorOf(t, s, "p_vi").Posterior)
+		t.Fatalf("vi posterior is %T", posteriorOf(t, s, "p_vi").post)
 	}
 	t.Logf("VI mean %.6f sd %.6f", g.Mean, g.Std)
 	for j := range mean {
@@ -86,13 +86,13 @@ func TestLinearRegressionAnchor(t *testing.T) {
 	}
 
 	// Predictive means in the data's units against the exact ones.
-	if preds == nil || len(preds.Rows) != 3 {
+	if preds == nil || preds.Rows() != 3 {
 		t.Fatalf("predictions: %+v", preds)
 	}
 	for i, x := range []float64{50, 70, 90} {
 		xz := (x - sc.XMean[0]) / sc.XStd[0]
 		exact := sc.UnscaleLoc(mean[0]*xz + mean[1])
-		got := cell(t, preds, preds.Rows[i].Label, "mean")
+		got := cell(t, preds, preds.Columns[0].Strings[i], "mean")
 		if math.Abs(got-exact) > 0.02 {
 			t.Errorf("predictive mean at %v: %.4f, exact %.4f", x, got, exact)
 		}
@@ -105,7 +105,7 @@ func TestLinearRegressionAnchor(t *testing.T) {
 			}
 		}
 		exactSD := sc.YStd * math.Sqrt(0.25+epi)
-		if gotSD := cell(t, preds, preds.Rows[i].Label, "sd"); math.Abs(gotSD-exactSD)/exactSD > 0.02 {
+		if gotSD := cell(t, preds, preds.Columns[0].Strings[i], "sd"); math.Abs(gotSD-exactSD)/exactSD > 0.02 {
 			t.Errorf("predictive sd at %v: %.4f, exact %.4f", x, gotSD, exactSD)
 		}
 	}
@@ -113,10 +113,9 @@ func TestLinearRegressionAnchor(t *testing.T) {
 
 func posteriorOf(t *testing.T, s *Session, name string) *Posterior {
 	t.Helper()
-	v, _ := s.Value(name)
-	p, ok := v.(*Posterior)
-	if !ok {
-		t.Fatalf("%s is not a posterior", name)
+	p, err := s.Posterior(name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
@@ -152,7 +151,7 @@ posterior p = fit lin on d using ensemble(members: 200, method: map(epochs: 500,
 	if q := newProblem(p.prog, xs, ys); q.TargetNoise != 0.5 || q.ShiftTargets == nil {
 		t.Errorf("target noise %g, want the model's fixed 0.5", q.TargetNoise)
 	}
-	thetas := p.Draw(m, nil)
+	thetas := p.post.Draw(m, nil)
 	if len(thetas) != m {
 		t.Fatalf("%d members", len(thetas))
 	}

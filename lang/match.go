@@ -107,7 +107,7 @@ func (x *executor) match(st *ir.MatchPrior) error {
 	}
 	var obs infer.Observer
 	if x.s.cfg.Progress != nil {
-		obs = func(p infer.Progress) { x.s.cfg.Progress(st.Name, p) }
+		obs = func(p infer.Progress) { x.s.report(st.Name, p) }
 	}
 	res, err := infer.MatchPrior(x.ctx, net, settings, x.rng("match:"+st.Name), obs)
 	if err != nil {
@@ -169,11 +169,10 @@ func matchTable(st *ir.MatchPrior, m *ir.Model, priors map[int]ir.Prior, sum *Ma
 	if sum.After > 0 {
 		ratio = sum.Before / sum.After
 	}
-	t := &Table{
-		Title: fmt.Sprintf("matched %s (prior of %s) to gp(%s) over %s: W2²/n %s -> %s (%.1fx smaller), %d steps of %d draws at %d points, %.2fs",
+	t := newTable(
+		fmt.Sprintf("matched %s (prior of %s) to gp(%s) over %s: W2²/n %s -> %s (%.1fx smaller), %d steps of %d draws at %d points, %.2fs",
 			st.Name, m.Name, sum.Kernel, boxText(st), formatNumber(sum.Before), formatNumber(sum.After), ratio, sum.Steps, sum.Samples, sum.Points, sum.Seconds),
-		Columns: []string{"tensor", "scale before", "scale after", "after·√fan_in"},
-	}
+		"tensor", "scale before", "scale after", "after·√fan_in")
 	for k, p := range m.Params {
 		pr, ok := priors[k]
 		if !ok {
@@ -182,7 +181,7 @@ func matchTable(st *ir.MatchPrior, m *ir.Model, priors map[int]ir.Prior, sum *Ma
 		// σ·√fan_in is the scale to write with `scaled fan_in` for a layer of
 		// another width (the 1/√width pitfall of §5); fan_in is 1 for biases.
 		fan := pr.Scale * math.Sqrt(float64(max(p.FanIn, 1)))
-		t.Rows = append(t.Rows, TableRow{Label: p.Name, Values: []float64{p.Prior.Scale, pr.Scale, fan}})
+		t.addRow(p.Name, p.Prior.Scale, pr.Scale, fan)
 	}
 	return t
 }

@@ -148,7 +148,7 @@ posterior q = load("p.post")
 	def := s.values["net"].(*ir.DefineModel)
 	p := s.values["p"].(*Posterior)
 	q := s.values["q"].(*Posterior)
-	if p.Model != def.Model {
+	if p.model != def.Model {
 		t.Fatal("the fit did not use the matched model")
 	}
 	for _, want := range []string{"model net(x: 1) {", "param s ~ normal(1, ", "prior: normal(0, ", "bias_prior: normal(0, ", "|> periodic(frequencies: ["} {
@@ -157,7 +157,7 @@ posterior q = load("p.post")
 		}
 	}
 	for k, pr := range def.Model.Params {
-		if lp := q.Model.Params[k]; lp.Prior.Family != pr.Prior.Family || lp.Prior.Loc != pr.Prior.Loc || lp.Prior.Scale != pr.Prior.Scale {
+		if lp := q.model.Params[k]; lp.Prior.Family != pr.Prior.Family || lp.Prior.Loc != pr.Prior.Loc || lp.Prior.Scale != pr.Prior.Scale {
 			t.Errorf("loaded %s prior %v, want %v", lp.Name, lp.Prior, pr.Prior)
 		}
 	}
@@ -165,11 +165,11 @@ posterior q = load("p.post")
 		t.Errorf("param s kept its scale 1: not matched")
 	}
 	x := mat.NewDense(3, 1, []float64{-1, 0, 1})
-	a, err := p.Predictive(context.Background(), x, 5, rand.New(rand.NewPCG(1, 1)))
+	a, err := p.predictAt(context.Background(), x, 5, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := q.Predictive(context.Background(), x, 5, rand.New(rand.NewPCG(1, 1)))
+	b, err := q.predictAt(context.Background(), x, 5, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,9 @@ func (x *executor) ood(st *ir.OOD) error {
 	if err != nil {
 		return err
 	}
-	t := &Table{Columns: []string{"posterior"}}
+	t := newTable("", "posterior")
 	for _, m := range st.Metrics {
-		t.Columns = append(t.Columns, m.Name)
+		t.addColumn(m.Name)
 	}
 	for _, r := range st.Posts {
 		p, err := x.posteriorValue(r)
@@ -33,8 +33,8 @@ func (x *executor) ood(st *ir.OOD) error {
 			return err
 		}
 		for _, d := range []*data.Dataset{in, out} {
-			if d.Width() != p.Model.InputWidth {
-				return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.Model.InputWidth, d.Width())
+			if d.Width() != p.model.InputWidth {
+				return x.errorf(r.Span, source.Shape, "posterior %s takes %d input features but the data has %d", r.Name, p.model.InputWidth, d.Width())
 			}
 		}
 		pin, err := x.predictive(p, in.X, "ood-in:"+r.Name)
@@ -48,7 +48,7 @@ func (x *executor) ood(st *ir.OOD) error {
 		sin, sout := uncertainty(pin), uncertainty(pout)
 		for _, score := range st.Scores {
 			a, b := sin[score], sout[score]
-			row := TableRow{Label: fmt.Sprintf("%s (%s)", r.Name, score)}
+			var row []float64
 			for _, m := range st.Metrics {
 				var v float64
 				switch m.Name {
@@ -61,13 +61,13 @@ func (x *executor) ood(st *ir.OOD) error {
 				case "mean_out":
 					v = mean(b)
 				}
-				row.Values = append(row.Values, v)
+				row = append(row, v)
 			}
-			t.Rows = append(t.Rows, row)
+			t.addRow(fmt.Sprintf("%s (%s)", r.Name, score), row...)
 		}
 	}
 	t.Title = fmt.Sprintf("out-of-distribution detection: %d in vs %d out", in.Rows(), out.Rows())
-	x.emit(Result{Kind: "ood", Table: t})
+	x.emit(Result{Kind: KindOOD, Table: t})
 	return nil
 }
 

@@ -48,10 +48,10 @@ func (x *executor) plot(st *ir.Plot) error {
 
 // oneInput reports a posterior whose model does not take one input feature.
 func (x *executor) oneInput(st *ir.Plot, p *Posterior) error {
-	if p.Model.InputWidth != 1 {
-		return x.errorf(st.Posts[0].Span, source.Shape, "%s pictures need a model with one input; %s takes %d", st.Kind, st.Posts[0].Name, p.Model.InputWidth)
+	if p.model.InputWidth != 1 {
+		return x.errorf(st.Posts[0].Span, source.Shape, "%s pictures need a model with one input; %s takes %d", st.Kind, st.Posts[0].Name, p.model.InputWidth)
 	}
-	if p.Model.Lik.Family.Classification() {
+	if p.model.Lik.Family.Classification() {
 		return x.errorf(st.Posts[0].Span, source.Type, "%s pictures need a regression model; %s is a classifier", st.Kind, st.Posts[0].Name)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (x *executor) plotFunctions(st *ir.Plot, p *Posterior, path string) error {
 	name := dataName(st.Data)
 	labels := plot.Labels{X: p.XNames[0], Y: p.YName}
 	if st.Kind == ir.PlotSamples {
-		pred, err := p.Predictive(x.ctx, in, st.N, x.rng("plot:"+st.Posts[0].Name))
+		pred, err := p.predictAt(x.ctx, in, st.N, x.rng("plot:"+st.Posts[0].Name))
 		if err != nil {
 			return err
 		}
@@ -107,15 +107,15 @@ func dataName(e ir.DataExpr) string {
 }
 
 func (x *executor) classifierData(st *ir.Plot, p *Posterior, e ir.DataExpr) (*data.Dataset, error) {
-	if !p.Model.Lik.Family.Classification() && st.Kind == ir.PlotReliability {
+	if !p.model.Lik.Family.Classification() && st.Kind == ir.PlotReliability {
 		return nil, x.errorf(st.Posts[0].Span, source.Type, "a reliability diagram needs a classifier; %s is a regression model", st.Posts[0].Name)
 	}
 	d, err := x.data(e)
 	if err != nil {
 		return nil, err
 	}
-	if d.Width() != p.Model.InputWidth {
-		return nil, x.errorf(st.Span, source.Shape, "posterior %s takes %d input features but the data has %d", st.Posts[0].Name, p.Model.InputWidth, d.Width())
+	if d.Width() != p.model.InputWidth {
+		return nil, x.errorf(st.Span, source.Shape, "posterior %s takes %d input features but the data has %d", st.Posts[0].Name, p.model.InputWidth, d.Width())
 	}
 	return d, nil
 }
@@ -154,7 +154,7 @@ func (x *executor) plotHistogram(st *ir.Plot, p *Posterior, path string) error {
 		scores[i] = uncertainty(pred)[st.Score]
 	}
 	unit := "variance"
-	if p.Model.Lik.Family.Classification() {
+	if p.model.Lik.Family.Classification() {
 		unit = "nats"
 	}
 	return plot.OODHistogram(path, plot.OODData{In: scores[0], Out: scores[1], Bins: st.Bins, AUROC: true},

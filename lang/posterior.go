@@ -24,8 +24,7 @@ import (
 // questions in the data's own units: the model, its compiled program, and
 // the standardisation learned from the training data.
 type Posterior struct {
-	infer.Posterior
-	Model     *ir.Model
+	// ModelText is the source of the model block the posterior is over.
 	ModelText string
 	Scaler    data.Scaler
 	Classes   []string // class names, for classifiers
@@ -36,6 +35,8 @@ type Posterior struct {
 	// backend (for a composite method, every member's reports in turn).
 	Trace []float64
 
+	post    infer.Posterior
+	model   *ir.Model
 	prog    *compile.Program
 	problem *infer.Problem
 }
@@ -120,7 +121,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		defer mu.Unlock()
 		trace = append(trace, p.Loss)
 		if x.s.cfg.Progress != nil {
-			x.s.cfg.Progress(name, p)
+			x.s.report(name, p)
 		}
 	}
 	start := time.Now()
@@ -133,7 +134,7 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
 	p := &Posterior{
-		Posterior: post, Model: m, ModelText: modelText, Scaler: scaler,
+		post: post, model: m, ModelText: modelText, Scaler: scaler,
 		Classes: d.Classes, XNames: d.XNames, YName: d.YName, FitTime: time.Since(start),
 		Trace: trace, prog: prog, problem: newProblem(prog, nil, nil),
 	}
@@ -227,20 +228,20 @@ func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
 	return nil
 }
 
-// Predictive returns the posterior predictive at raw (unstandardised)
+// predictAt returns the posterior predictive at raw (unstandardised)
 // inputs, in the target's own units, from samples posterior draws (a finite
 // posterior uses its own). Draws come from rng.
-func (p *Posterior) Predictive(ctx context.Context, in *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
-	if _, c := in.Dims(); c != p.Model.InputWidth {
-		return nil, fmt.Errorf("posterior takes %d input features, got %d", p.Model.InputWidth, c)
+func (p *Posterior) predictAt(ctx context.Context, in *mat.Dense, samples int, rng *rand.Rand) (*predictive.Predictive, error) {
+	if _, c := in.Dims(); c != p.model.InputWidth {
+		return nil, fmt.Errorf("posterior takes %d input features, got %d", p.model.InputWidth, c)
 	}
 	xs := mat.DenseCopyOf(in)
 	p.Scaler.TransformX(xs, xs)
-	pred, err := infer.Predict(ctx, p.Posterior, p.problem, xs, samples, rng)
+	pred, err := infer.Predict(ctx, p.post, p.problem, xs, samples, rng)
 	if err != nil {
 		return nil, err
 	}
-	if p.Model.Lik.Family.Spec().Scaled {
+	if p.model.Lik.Family.Spec().Scaled {
 		for i := range pred.Loc {
 			pred.Loc[i] = p.Scaler.UnscaleLoc(pred.Loc[i])
 			pred.Scale[i] = p.Scaler.UnscaleScale(pred.Scale[i])
@@ -249,10 +250,10 @@ func (p *Posterior) Predictive(ctx context.Context, in *mat.Dense, samples int, 
 	return pred, nil
 }
 
-// predictive is Posterior.Predictive with the session's sample count and a random
+// predictive is Posterior.predictAt with the session's sample count and a random
 // source derived from the seed and label.
 func (x *executor) predictive(p *Posterior, in *mat.Dense, label string) (*predictive.Predictive, error) {
-	return p.Predictive(x.ctx, in, x.s.cfg.Samples, x.rng("predict:"+label))
+	return p.predictAt(x.ctx, in, x.s.cfg.Samples, x.rng("predict:"+label))
 }
 
 func (x *executor) save(st *ir.Save) error {
@@ -265,7 +266,7 @@ func (x *executor) save(st *ir.Save) error {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
 	path := x.path(st.Path, true)
-	if err := infer.WriteFile(path, p.Posterior, blob); err != nil {
+	if err := infer.WriteFile(path, p.post, blob); err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
 	x.emit(Result{Kind: "save", Name: st.Post.Name, Path: path})
@@ -315,7 +316,7 @@ func (x *executor) load(e *ir.Load) (*Posterior, error) {
 		return nil, x.errorf(e.Span, source.Data, "%s: the posterior has %d parameters but its model has %d", path, post.Dim(), cp.Dim())
 	}
 	return &Posterior{
-		Posterior: post, Model: def.Model, ModelText: md.ModelText, Scaler: md.Scaler,
+		post: post, model: def.Model, ModelText: md.ModelText, Scaler: md.Scaler,
 		Classes: md.Classes, XNames: md.XNames, YName: md.YName,
 		prog: cp, problem: newProblem(cp, nil, nil),
 	}, nil

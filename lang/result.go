@@ -1,18 +1,32 @@
 package lang
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"strings"
-	"text/tabwriter"
+)
+
+// ResultKind says what a Result is and which of its fields are set. It is a
+// string so that `bayesl run --json` writes the kind's name.
+type ResultKind string
+
+// Result kinds.
+const (
+	KindFit      ResultKind = "fit"      // a fitted posterior: Name, Fit
+	KindDistill  ResultKind = "distill"  // a distilled student: Name, Distill
+	KindMatch    ResultKind = "match"    // a matched prior: Name, Match, Table, Text
+	KindEvaluate ResultKind = "evaluate" // metrics: Table, one row per posterior
+	KindPredict  ResultKind = "predict"  // predictions: Name, Table, Path when written to a file
+	KindOOD      ResultKind = "ood"      // out-of-distribution scores: Table
+	KindSave     ResultKind = "save"     // a posterior saved: Name, Path
+	KindWrite    ResultKind = "write"    // a file written (data, weights, a plot): Name, Path, Text
+	KindShow     ResultKind = "show"     // a value shown: Name, Text
 )
 
 // Result is one thing a statement produced, for people (Format) and for
 // machines (it marshals to JSON).
 type Result struct {
-	Kind  string      `json:"kind"` // "fit", "evaluate", "predict", "save", "show"
+	Kind  ResultKind  `json:"kind"`
 	Name  string      `json:"name,omitempty"`
 	Text  string      `json:"text,omitempty"`
 	Path  string      `json:"path,omitempty"`
@@ -47,38 +61,10 @@ type FitSummary struct {
 	LogEvidence *float64 `json:"log_evidence,omitempty"`
 }
 
-// Table is a titled table of numbers with a text first column.
-type Table struct {
-	Title   string     `json:"title"`
-	Columns []string   `json:"columns"`
-	Rows    []TableRow `json:"rows"`
-}
-
-// TableRow is one labelled row.
-type TableRow struct {
-	Label  string    `json:"label"`
-	Values []float64 `json:"values"`
-}
-
-// MarshalJSON writes a row with NaN and infinite values as null, which
-// JSON cannot otherwise hold (a metric of an empty set, an infinite NLL).
-func (r TableRow) MarshalJSON() ([]byte, error) {
-	vals := make([]*float64, len(r.Values))
-	for i := range r.Values {
-		if v := r.Values[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
-			vals[i] = &r.Values[i]
-		}
-	}
-	return json.Marshal(struct {
-		Label  string     `json:"label"`
-		Values []*float64 `json:"values"`
-	}{r.Label, vals})
-}
-
 // Format writes r for a person.
 func (r Result) Format(w io.Writer) {
 	switch r.Kind {
-	case "fit":
+	case KindFit:
 		f := r.Fit
 		params := fmt.Sprintf("%d parameters", f.Params)
 		if f.Frozen > 0 || f.Adapters > 0 {
@@ -94,18 +80,18 @@ func (r Result) Format(w io.Writer) {
 		if f.Warning != "" {
 			fmt.Fprintf(w, "  warning: %s\n", f.Warning)
 		}
-	case "distill":
+	case KindDistill:
 		r.Distill.format(w, r.Name)
-	case "save":
+	case KindSave:
 		fmt.Fprintf(w, "saved %s to %s\n", r.Name, r.Path)
-	case "match":
+	case KindMatch:
 		r.Table.Format(w)
 		if r.Text != "" {
 			fmt.Fprintln(w, r.Text)
 		}
-	case "write":
+	case KindWrite:
 		fmt.Fprintln(w, r.Text)
-	case "evaluate", "predict", "ood":
+	case KindEvaluate, KindPredict, KindOOD:
 		r.Table.Format(w)
 		if r.Path != "" {
 			fmt.Fprintf(w, "wrote %s\n", r.Path)
@@ -113,23 +99,6 @@ func (r Result) Format(w io.Writer) {
 	default:
 		fmt.Fprintln(w, r.Text)
 	}
-}
-
-// Format writes an aligned table.
-func (t *Table) Format(w io.Writer) {
-	if t.Title != "" {
-		fmt.Fprintln(w, t.Title)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\t\n", strings.Join(t.Columns, "\t"))
-	for _, r := range t.Rows {
-		cells := []string{r.Label}
-		for _, v := range r.Values {
-			cells = append(cells, formatNumber(v))
-		}
-		fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
-	}
-	tw.Flush()
 }
 
 func formatNumber(v float64) string {

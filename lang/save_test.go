@@ -45,8 +45,8 @@ evaluate [a, b] on d: nll, rmse
 	}
 	for _, name := range []string{"a", "b"} {
 		p1, p2 := posteriorOf(t, s1, name), posteriorOf(t, s2, name)
-		v1 := p1.Posterior.(infer.Saver).Vectors()
-		v2 := p2.Posterior.(infer.Saver).Vectors()
+		v1 := p1.post.(infer.Saver).Vectors()
+		v2 := p2.post.(infer.Saver).Vectors()
 		if len(v1) != len(v2) {
 			t.Fatalf("%s: %d vectors saved, %d loaded", name, len(v1), len(v2))
 		}
@@ -61,7 +61,7 @@ evaluate [a, b] on d: nll, rmse
 			t.Errorf("%s: scaler or method lost in the file", name)
 		}
 	}
-	if tab == nil || len(tab.Rows) != 2 {
+	if tab == nil || tab.Rows() != 2 {
 		t.Fatalf("loaded posteriors did not evaluate: %+v", tab)
 	}
 
@@ -125,11 +125,11 @@ posterior q = load("` + name + `.post")
 				t.Fatal(err)
 			}
 			x := mat.NewDense(3, 1, []float64{50, 70, 90})
-			a, err := posteriorOf(t, s, "p").Predict(context.Background(), x, 40, 9)
+			a, err := posteriorOf(t, s, "p").Predict(context.Background(), x, &PredictOptions{Samples: 40, Seed: 9})
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := posteriorOf(t, s, "q").Predict(context.Background(), x, 40, 9)
+			b, err := posteriorOf(t, s, "q").Predict(context.Background(), x, &PredictOptions{Samples: 40, Seed: 9})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,10 +36,27 @@ type Config struct {
 	Samples int
 	// MaxEpochs, when positive, caps every fit's epochs (for quick test runs).
 	MaxEpochs int
-	// Progress receives a report after every epoch of every fit.
-	Progress func(name string, p infer.Progress)
+	// Progress receives a report after every epoch of every fit, with the
+	// name of the posterior (or model) being fitted.
+	Progress func(name string, p Progress)
 	// Emit receives every result as it is produced.
 	Emit func(Result)
+}
+
+// Progress reports one finished epoch of a fit.
+type Progress struct {
+	Method  string // the backend, e.g. "vi"
+	Epoch   int    // 1-based, the epoch just finished
+	Epochs  int
+	Loss    float64 // mean training objective over the epoch, per example
+	Elapsed time.Duration
+}
+
+// report hands a backend's progress to Config.Progress.
+func (s *Session) report(name string, p infer.Progress) {
+	if s.cfg.Progress != nil {
+		s.cfg.Progress(name, Progress{Method: p.Method, Epoch: p.Epoch, Epochs: p.Epochs, Loss: p.Loss, Elapsed: p.Elapsed})
+	}
 }
 
 // Session executes programs statement by statement and holds the values
@@ -68,12 +85,16 @@ func NewSession(cfg *Config) *Session {
 
 // Check parses and checks src against the session's names without running
 // it. The session's scope is not changed.
-func (s *Session) Check(filename string, src []byte) (*ir.Program, error) {
+func (s *Session) Check(filename string, src []byte) (*Program, error) {
 	f, err := parser.Parse(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	return ir.Check(f, s.scope.Clone(), s.checkConfig())
+	prog, err := ir.Check(f, s.scope.Clone(), s.checkConfig())
+	if err != nil {
+		return nil, err
+	}
+	return &Program{prog: prog}, nil
 }
 
 // Run parses, checks and executes src. Syntax and check errors come back as
@@ -117,13 +138,6 @@ func (s *Session) exec(ctx context.Context, prog *ir.Program) error {
 
 // Names returns the session's bound names, sorted.
 func (s *Session) Names() []string { return s.scope.Names() }
-
-// Value returns the Go value bound to name: *data.Dataset, *Posterior,
-// *ir.DefineModel, *Weights, float64 or string.
-func (s *Session) Value(name string) (any, bool) {
-	v, ok := s.values[name]
-	return v, ok
-}
 
 func (x *executor) run(st ir.Stmt) (err error) {
 	defer func() {
@@ -349,7 +363,7 @@ func (s *Session) Describe(name string) string {
 	case *Weights:
 		return v.describe(name)
 	case *Posterior:
-		return fmt.Sprintf("posterior %s: %s over model %s, %d parameters, fitted in %s", name, v.Method(), v.Model.Name, v.Model.Dim(), v.FitTime.Round(time.Millisecond))
+		return fmt.Sprintf("posterior %s: %s over model %s, %d parameters, fitted in %s", name, v.Method(), v.model.Name, v.model.Dim(), v.FitTime.Round(time.Millisecond))
 	case float64:
 		return fmt.Sprintf("%g", v)
 	case string:

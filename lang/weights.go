@@ -101,7 +101,7 @@ func (x *executor) weights(name string, e ir.WeightsExpr) (*Weights, error) {
 		if err != nil {
 			return nil, err
 		}
-		theta, what, err := infer.PointOf(p.Posterior)
+		theta, what, err := infer.PointOf(p.post)
 		if err != nil {
 			return nil, x.wrap(e.Span, source.Type, err)
 		}
@@ -270,7 +270,7 @@ type frozenMeta struct {
 }
 
 func newFrozenMeta(p *Posterior) (frozenMeta, error) {
-	m := p.Model
+	m := p.model
 	if len(m.Consts) == 0 {
 		return frozenMeta{}, nil
 	}
@@ -367,14 +367,14 @@ func describeLayers(m *ir.Model) string {
 func countMetric(m ir.Metric, p *Posterior) (float64, bool) {
 	switch m.Name {
 	case "trainable":
-		return float64(p.Model.Dim()), true
+		return float64(p.model.Dim()), true
 	case "stored":
-		if sn, ok := p.Posterior.(infer.StoredNumberer); ok {
+		if sn, ok := p.post.(infer.StoredNumberer); ok {
 			return float64(sn.StoredNumbers()), true
 		}
-		return float64(p.Posterior.Dim()), true
+		return float64(p.post.Dim()), true
 	case "evidence":
-		if ev, ok := p.Posterior.(infer.Evidencer); ok {
+		if ev, ok := p.post.(infer.Evidencer); ok {
 			return ev.LogMarginalLikelihood(), true
 		}
 		return math.NaN(), true

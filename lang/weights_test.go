@@ -30,7 +30,7 @@ func newFTSession(t *testing.T) *ftSession {
 	t.Helper()
 	fs := &ftSession{dir: t.TempDir(), results: map[string][]Result{}}
 	fs.Session = NewSession(&Config{Seed: 3, Samples: 20, Dir: fs.dir, Emit: func(r Result) {
-		fs.results[r.Kind] = append(fs.results[r.Kind], r)
+		fs.results[string(r.Kind)] = append(fs.results[string(r.Kind)], r)
 	}})
 	rng := rand.New(rand.NewPCG(9, 9))
 	var ts []tensorio.Tensor
@@ -195,10 +195,9 @@ func TestBackendsOverAdapters(t *testing.T) {
 
 func tensorsOf(t *testing.T, s *Session, name string) []tensorio.Tensor {
 	t.Helper()
-	v, ok := s.Value(name)
-	w, isW := v.(*Weights)
-	if !ok || !isW {
-		t.Fatalf("%s is not weights: %T", name, v)
+	w, err := s.Weights(name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return w.Tensors
 }
@@ -268,18 +267,17 @@ save bxs to "out/bxs.post"
 save l to "out/l.post"
 `)
 	for _, name := range []string{"bxs", "l"} {
-		v, _ := fs.Value(name)
-		p := v.(*Posterior)
+		p := posteriorOf(t, fs.Session, name)
 		back, err := LoadPosterior(filepath.Join(fs.dir, "out", name+".post"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		in := mat.NewDense(4, 6, []float64{0.1, 0.2, -0.3, 1, 2, -1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, -2, 0.5, 0.25, 3, -1, 0})
-		a, err := p.Predictive(context.Background(), in, 10, rand.New(rand.NewPCG(1, 2)))
+		a, err := p.predictAt(context.Background(), in, 10, rand.New(rand.NewPCG(1, 2)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := back.Predictive(context.Background(), in, 10, rand.New(rand.NewPCG(1, 2)))
+		b, err := back.predictAt(context.Background(), in, 10, rand.New(rand.NewPCG(1, 2)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,9 +311,9 @@ func TestFrozenWeightsErrors(t *testing.T) {
 			{Name: "nob.w", Shape: []int{6, 5}, Data: make([]float64, 30)},
 			{Name: "bad.w", Shape: []int{6, 5}, Data: make([]float64, 30)}, {Name: "bad.b", Shape: []int{4}, Data: make([]float64, 4)},
 		}
-		v, _ := fs.Value("base")
+		base := tensorsOf(t, fs.Session, "base")
 		if c.layer != cases[0].layer {
-			if err := fs.SetWeights("base", append(v.(*Weights).Tensors, extra...)); err != nil {
+			if err := fs.SetWeights("base", append(base, extra...)); err != nil {
 				t.Fatal(err)
 			}
 		}

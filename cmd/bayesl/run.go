@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/lang"
 	"github.com/bayesl/bayesl/parser/source"
 	"github.com/schollz/progressbar/v3"
@@ -281,7 +280,7 @@ func newProgress(w io.Writer, enabled bool) *progress {
 	return &progress{w: w, enabled: enabled}
 }
 
-func (p *progress) update(name string, pr infer.Progress) {
+func (p *progress) update(name string, pr lang.Progress) {
 	if !p.enabled {
 		return
 	}

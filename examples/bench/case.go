@@ -18,9 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/lang"
-	"github.com/bayesl/bayesl/stdlib/data"
 	"github.com/bayesl/bayesl/stdlib/metric"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
@@ -175,7 +173,7 @@ func (f *caseFlags) run() (*record, error) {
 		Version: runtime.Version()}
 	var epochEnd, epochCPU []float64
 	s := lang.NewSession(&lang.Config{Seed: f.seed, Dir: f.dataDir,
-		Progress: func(_ string, p infer.Progress) {
+		Progress: func(_ string, p lang.Progress) {
 			epochEnd = append(epochEnd, p.Elapsed.Seconds())
 			epochCPU = append(epochCPU, cpuSeconds())
 		}})
@@ -286,11 +284,11 @@ posterior p = fit net on head using ` + method + "\n"
 	post := posterior(s)
 	d := dataset(s, "train")
 	start := time.Now()
-	pred, err := post.Predictive(ctx, d.X, f.samples, rand.New(rand.NewPCG(f.seed, 2)))
+	pred, err := post.Predict(ctx, d.X, &lang.PredictOptions{Samples: f.samples, Seed: f.seed, Draws: true})
 	if err != nil {
 		return nil, err
 	}
-	_ = metric.NLL(pred.LogLik(d.Y))
+	_ = metric.NLL(pred.Draws.LogLik(d.Y))
 	rec.Seconds = time.Since(start).Seconds()
 	rec.Backend = f.backend
 	rec.Samples = f.samples
@@ -321,13 +319,19 @@ func mnistShaped(n int, seed uint64) (*mat.Dense, []float64) {
 }
 
 func posterior(s *lang.Session) *lang.Posterior {
-	v, _ := s.Value("p")
-	return v.(*lang.Posterior)
+	p, err := s.Posterior("p")
+	if err != nil {
+		panic(err) // the bench's own scripts bind p
+	}
+	return p
 }
 
-func dataset(s *lang.Session, name string) *data.Dataset {
-	v, _ := s.Value(name)
-	return v.(*data.Dataset)
+func dataset(s *lang.Session, name string) *lang.Dataset {
+	d, err := s.Data(name)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 func rowsOf(s *lang.Session, name string) int { return dataset(s, name).Rows() }

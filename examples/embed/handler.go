@@ -10,14 +10,17 @@ import (
 )
 
 type request struct {
-	X    [][]float64 `json:"x"`
-	Seed uint64      `json:"seed"`
+	X         [][]float64 `json:"x"`
+	Seed      uint64      `json:"seed"`
+	Quantiles []float64   `json:"quantiles"` // regression: levels in (0, 1)
 }
 
 type response struct {
 	Mean      []float64   `json:"mean,omitempty"`
 	SD        []float64   `json:"sd,omitempty"`
+	Quantiles [][]float64 `json:"quantiles,omitempty"` // per row, one per requested level
 	Class     []int       `json:"class,omitempty"`
+	Label     []string    `json:"label,omitempty"` // the class labels the data named
 	Prob      [][]float64 `json:"prob,omitempty"`
 	Total     []float64   `json:"total,omitempty"`
 	Aleatoric []float64   `json:"aleatoric"`
@@ -36,7 +39,7 @@ func newHandler(post *lang.Posterior, samples int) http.Handler {
 			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		width := post.Model.InputWidth
+		width := post.Model().Inputs
 		if len(req.X) == 0 {
 			http.Error(w, "bad request: no rows in x", http.StatusBadRequest)
 			return
@@ -49,19 +52,29 @@ func newHandler(post *lang.Posterior, samples int) http.Handler {
 			}
 			x.SetRow(i, row)
 		}
-		pred, err := post.Predict(r.Context(), x, samples, req.Seed)
+		pred, err := post.Predict(r.Context(), x, &lang.PredictOptions{Samples: samples, Seed: req.Seed, Quantiles: req.Quantiles})
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			// What Predict refuses is the request's: a level outside
+			// (0, 1), quantiles of a classifier.
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 		out := response{Aleatoric: pred.Aleatoric, Epistemic: pred.Epistemic}
 		if pred.Classification {
 			out.Class, out.Total = pred.Class, pred.Total
-			for i := range pred.Class {
+			for i, k := range pred.Class {
 				out.Prob = append(out.Prob, mat.Row(nil, i, pred.Prob))
+				if k < len(post.Classes) {
+					out.Label = append(out.Label, post.Classes[k])
+				}
 			}
 		} else {
 			out.Mean, out.SD = pred.Mean, pred.SD
+			for i := range pred.Mean {
+				if pred.Quantiles != nil {
+					out.Quantiles = append(out.Quantiles, mat.Row(nil, i, pred.Quantiles))
+				}
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)

@@ -72,11 +72,29 @@ save p to "p.post"
 		t.Errorf("not deterministic: %v vs %v", again.Mean, got.Mean)
 	}
 
+	// Quantiles of the predictive mixture bracket the median and the mean.
+	resp3, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"x": [[10], [20], [30]], "quantiles": [0.05, 0.5, 0.95]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q response
+	json.NewDecoder(resp3.Body).Decode(&q)
+	resp3.Body.Close()
+	if len(q.Quantiles) != 3 {
+		t.Fatalf("quantiles %v", q.Quantiles)
+	}
+	for i, row := range q.Quantiles {
+		if len(row) != 3 || !(row[0] < row[1] && row[1] < row[2]) || !(row[0] < q.Mean[i] && q.Mean[i] < row[2]) {
+			t.Errorf("row %d: quantiles %v, mean %v", i, row, q.Mean[i])
+		}
+	}
+
 	for body, want := range map[string]string{
-		`{"x": [[1, 2]]}`: "row 0 has 2 values, the model takes 1",
-		`{"x": []}`:       "no rows",
-		`{"x": [[1]`:      "bad request",
-		`{"z": 1}`:        "unknown field",
+		`{"x": [[1]], "quantiles": [1.5]}`: "quantile level 1.5 is not in (0, 1)",
+		`{"x": [[1, 2]]}`:                  "row 0 has 2 values, the model takes 1",
+		`{"x": []}`:                        "no rows",
+		`{"x": [[1]`:                       "bad request",
+		`{"z": 1}`:                         "unknown field",
 	} {
 		r, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(body))
 		if err != nil {

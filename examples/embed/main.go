@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/bayesl run examples/mcycle.bl        # writes examples/out/mcycle_vi.post
 //	go run ./examples/embed -posterior examples/out/mcycle_vi.post
-//	curl -s localhost:8080/predict -d '{"x": [[10], [20]]}'
+//	curl -s localhost:8080/predict -d '{"x": [[10], [20]], "quantiles": [0.05, 0.95]}'
 package main
 
 import (
@@ -24,6 +24,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("serving %s (%s over model %s) on http://%s/predict", *path, post.Method(), post.Model.Name, *addr)
+	log.Printf("serving %s (%s over model %s) on http://%s/predict", *path, post.Method(), post.Model().Name, *addr)
 	log.Fatal(http.ListenAndServe(*addr, newHandler(post, *samples)))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/bayesl/bayesl/infer"
 	"github.com/bayesl/bayesl/lang"
 	"github.com/bayesl/bayesl/parser/source"
-	"github.com/bayesl/bayesl/stdlib/data"
 	"github.com/bayesl/bayesl/stdlib/metric"
 	"github.com/bayesl/bayesl/stdlib/predictive"
 )
@@ -319,24 +317,25 @@ func (r *runner) fit(ctx context.Context, c fidelityCase, method string, seed ui
 		source.Print(&b, err)
 		return fitted{}, errors.New(strings.TrimSpace(b.String()))
 	}
-	pv, _ := s.Value("p")
-	post := pv.(*lang.Posterior)
-	tv, _ := s.Value("test")
-	test := tv.(*data.Dataset)
-	if samples < 1 {
-		// Stored draws (NUTS's, SG-MCMC's) say how many they are.
-		if sp, ok := post.Posterior.(interface{ Len() int }); ok {
-			samples = sp.Len()
-		} else {
-			samples = r.samples
-		}
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	pred, err := post.Predictive(ctx, test.X, samples, rng)
+	post, err := s.Posterior("p")
 	if err != nil {
 		return fitted{}, err
 	}
-	return fitted{Summary: summarise(pred, test.Y), took: post.FitTime, draws: pred.S}, nil
+	test, err := s.Data("test")
+	if err != nil {
+		return fitted{}, err
+	}
+	if samples < 1 {
+		// Stored draws (NUTS's, SG-MCMC's) say how many they are.
+		if samples = post.StoredDraws(); samples == 0 {
+			samples = r.samples
+		}
+	}
+	pred, err := post.Predict(ctx, test.X, &lang.PredictOptions{Samples: samples, Seed: seed, Draws: true})
+	if err != nil {
+		return fitted{}, err
+	}
+	return fitted{Summary: summarise(pred.Draws, test.Y), took: post.FitTime, draws: pred.Draws.S}, nil
 }
 
 // checkMethod reports whether the registry accepts method's name and
