@@ -137,11 +137,21 @@ const (
 // or scale 0 keeps only the SWA mean (drawn as it is, not through a
 // linearisation of zero width), the iterates' covariance stays.
 func (m SWAG) forProblem(p *Problem) SWAG {
+	m = m.withDefaults()
 	glmOK := p.Jacobian != nil && p.Outputs != nil && p.OutputWidth > 0
-	if m.Covariance == "" && (m.Predictive == predNN || !glmOK || m.Scale < 0) {
+	if m.Covariance == "" {
 		m.Covariance = covIterates
+		if m.auto() && m.Diagonal == 0 && m.Predictive != predNN && glmOK && m.Scale >= 0 {
+			m.Covariance = covCurvature
+		}
 	}
-	return m.withDefaults()
+	if m.Scale == 0 {
+		m.Scale = 0.5
+		if (m.Diagonal == 1 && m.auto()) || m.Covariance == covCurvature {
+			m.Scale = 1
+		}
+	}
+	return m
 }
 
 // predictive returns the default predictive of the defaulted settings:
@@ -206,18 +216,8 @@ func (m SWAG) withDefaults() SWAG {
 	if m.Rank == 0 {
 		m.Rank = 20
 	}
-	if m.Covariance == "" {
-		m.Covariance = covIterates
-		if m.auto() && m.Diagonal == 0 {
-			m.Covariance = covCurvature
-		}
-	}
-	if m.Scale == 0 {
-		m.Scale = 0.5
-		if (m.Diagonal == 1 && m.auto()) || m.Covariance == covCurvature {
-			m.Scale = 1
-		}
-	}
+	// Covariance and Scale are left to forProblem: their defaults depend on
+	// the model (a capped copy keeps them open).
 	if m.Batch == 0 {
 		m.Batch = 32
 	}
