@@ -21,7 +21,7 @@ var (
 	noBias        = ir.Prior{}
 	shiftedPrior  = normalPrior(0.5, 2)
 	allActs       = []ir.Act{ir.Identity, ir.ReLU, ir.Tanh, ir.Sigmoid, ir.Softplus, ir.GELU, ir.Sin, ir.Exp}
-	allLikelihood = []string{"normal-const", "normal-param", "normal-hetero", "normal-intercept", "student_t", "categorical", "bernoulli", "poisson"}
+	allLikelihood = []string{"normal-const", "normal-param", "normal-hetero", "normal-intercept", "student_t", "categorical", "bernoulli", "poisson", "gamma"}
 )
 
 // opsModel uses every node op with every broadcasting pattern: row and
@@ -82,6 +82,9 @@ func likModel(name string) *ir.Model {
 		return b.lik(ir.LikBernoulli, 0, 2, b.dense(h, 1, unitPrior, unitPrior))
 	case "poisson":
 		return b.lik(ir.LikPoisson, 0, 0, b.dense(h, 1, unitPrior, unitPrior))
+	case "gamma":
+		o := b.dense(h, 2, unitPrior, unitPrior)
+		return b.lik(ir.LikGamma, 0, 0, b.index(o, 0), b.bin(ir.OpAdd, b.act(b.index(o, 1), ir.Softplus), b.konst(0.5)))
 	}
 	panic(name)
 }
@@ -366,6 +369,7 @@ func TestPredict(t *testing.T) {
 				}
 				wantObs := map[ir.LikFamily]predictive.Observation{
 					ir.LikNormal: predictive.Normal{}, ir.LikStudentT: predictive.StudentT{DF: 4}, ir.LikPoisson: predictive.Poisson{},
+					ir.LikGamma: predictive.Gamma{},
 				}[c.m.Lik.Family]
 				if out.Obs != wantObs {
 					t.Errorf("%s: Obs = %#v, want %#v", mode.name, out.Obs, wantObs)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bayesl/bayesl/ir"
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/mathext"
 )
 
 // outputs returns the likelihood's arguments f at theta, row by row (rows x
@@ -71,6 +72,10 @@ func fisher(l *likelihood, f []float64) *mat.Dense {
 		lam.Set(0, 0, q*(1-q))
 	case ir.LikPoisson:
 		lam.Set(0, 0, math.Exp(f[0]))
+	case ir.LikGamma: // diag(α, ψ'(α) - 1/α), ψ' by differencing gonum's ψ
+		a, h := f[1], 1e-5*f[1]
+		lam.Set(0, 0, a)
+		lam.Set(1, 1, (mathext.Digamma(a+h)-mathext.Digamma(a-h))/(2*h)-1/a)
 	}
 	return lam
 }

@@ -112,6 +112,8 @@ func data(m *ir.Model, rows int, rng *rand.Rand) (*mat.Dense, []float64) {
 			y[r] = float64(rng.IntN(2))
 		case ir.LikPoisson:
 			y[r] = float64(rng.IntN(5))
+		case ir.LikGamma:
+			y[r] = math.Exp(rng.NormFloat64())
 		default:
 			y[r] = rng.NormFloat64()
 		}
@@ -197,6 +199,9 @@ func reference(m *ir.Model, theta []float64, x *mat.Dense, y []float64) (float64
 		case ir.LikPoisson:
 			lp, _ = dist.PoissonLogProb(y[r], a0[0])
 			outs = append(outs, []float64{a0[0], 0})
+		case ir.LikGamma:
+			lp, _, _ = dist.GammaLogProb(y[r], a0[0], v[l.Args[1]][0])
+			outs = append(outs, []float64{a0[0], v[l.Args[1]][0]})
 		case ir.LikBernoulli:
 			lp, _ = dist.BernoulliLogitLogProb(y[r], a0[0])
 			l0, _ := dist.BernoulliLogitLogProb(0, a0[0])

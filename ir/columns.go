@@ -30,7 +30,7 @@ func (c *checker) columns(d *CSV, y parser.Expr) {
 		i, ok := pos[name]
 		if !ok {
 			msg := spell.Unknown("column", name, header)
-			c.errorf(sp, source.Data, "%s", strings.Replace(msg, strconv.Quote(name), strconv.Quote(name)+" in "+d.Path, 1))
+			c.errorf(sp, source.Name, "%s", strings.Replace(msg, strconv.Quote(name), strconv.Quote(name)+" in "+d.Path, 1))
 		}
 		return i, ok
 	}
@@ -40,7 +40,7 @@ func (c *checker) columns(d *CSV, y parser.Expr) {
 			continue
 		}
 		if to, okT := known(col.To, col.Span); okT && to < from {
-			c.errorf(col.Span, source.Data, "column range %s .. %s runs backwards: %s comes before %s in %s", col.From, col.To, col.To, col.From, d.Path)
+			c.errorf(col.Span, source.Name, "column range %s .. %s runs backwards: %s comes before %s in %s", col.From, col.To, col.To, col.From, d.Path)
 		}
 	}
 	if d.Y != "" && y != nil {

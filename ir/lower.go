@@ -366,7 +366,7 @@ func (b *modelBuilder) likelihood(s *parser.ObserveStmt) {
 				ok = false
 			}
 			if contains(spec.Positive, p) && n.Op == OpConst && !(n.Value > 0) {
-				b.c.errorf(a[p].Span(), source.Type, "%s scale must be positive, got %v", call.Fun.Name, n.Value)
+				b.c.errorf(a[p].Span(), source.Type, "%s %s must be positive, got %v", call.Fun.Name, p, n.Value)
 				ok = false
 			}
 		}
