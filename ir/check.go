@@ -331,7 +331,7 @@ func (c *checker) typeOf(e parser.Expr) Type {
 		}
 		return t
 	case *parser.Call:
-		if e.Fun.Name == "load" {
+		if e.Fun.Name == "load" || e.Fun.Name == "point" {
 			return PosteriorT
 		}
 	}
@@ -643,6 +643,9 @@ func (c *checker) posteriorExpr(e parser.Expr) PosteriorExpr {
 		}
 		return &PosteriorRef{r}
 	case *parser.Call:
+		if e.Fun.Name == "point" {
+			return c.pretrained(e)
+		}
 		if e.Fun.Name == "load" {
 			a := c.args(e, []string{"path"}, nil)
 			if a == nil {

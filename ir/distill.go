@@ -42,6 +42,8 @@ func (s *Scope) notePosterior(bp *BindPosterior) {
 		s.posts[bp.Name] = e.Model
 	case *Distill:
 		s.posts[bp.Name] = e.Model
+	case *Pretrained:
+		s.posts[bp.Name] = e.Model
 	case *PosteriorRef:
 		if m, ok := s.posts[e.Name]; ok {
 			s.posts[bp.Name] = m

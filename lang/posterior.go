@@ -67,6 +67,8 @@ func (x *executor) posterior(name string, e ir.PosteriorExpr) (*Posterior, error
 		return x.distill(name, e)
 	case *ir.Load:
 		return x.load(e)
+	case *ir.Pretrained:
+		return x.pretrained(name, e)
 	}
 	return nil, fmt.Errorf("unknown posterior expression %T", e)
 }
@@ -77,7 +79,13 @@ func (x *executor) fit(name string, e *ir.Fit) (*Posterior, error) {
 		return nil, err
 	}
 	m, modelText := x.s.resolveModel(e.Model, e.ModelText)
-	if err := checkFitData(x, e, d); err != nil {
+	switch {
+	case e.Model.Dim() == 0:
+		return nil, x.errorf(e.Span, source.Type, "model %s has no trainable parameters: every layer is frozen (use it as it is with posterior %s = point(%s), or give a layer an adapter)", e.Model.Name, name, e.Model.Name)
+	case d.Y == nil:
+		return nil, x.errorf(e.Span, source.Type, "the data has no target column, so it can be predicted at but not fitted on; read the targets with csv(..., y: NAME)")
+	}
+	if err := checkFitData(x, e.Model, e.Span, d); err != nil {
 		return nil, err
 	}
 	prog, err := x.s.program(m)
@@ -199,13 +207,8 @@ func inferArg(a ir.Arg) infer.Arg {
 	return out
 }
 
-// checkFitData reports a data set that cannot feed the model.
-func checkFitData(x *executor, e *ir.Fit, d *data.Dataset) error {
-	m := e.Model
-	sp := e.Span
-	if m.Dim() == 0 {
-		return x.errorf(sp, source.Type, "model %s has no trainable parameters: every layer is frozen (give one an adapter, or add a trainable layer)", m.Name)
-	}
+// checkFitData reports a data set that cannot feed the model m, at sp.
+func checkFitData(x *executor, m *ir.Model, sp source.Span, d *data.Dataset) error {
 	if d.Width() != m.InputWidth {
 		return x.errorf(sp, source.Shape, "model %s takes %d input features but the data has %d (%s)", m.Name, m.InputWidth, d.Width(), abbreviate(d.XNames, 6))
 	}

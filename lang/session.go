@@ -297,13 +297,16 @@ func (x *executor) data(e ir.DataExpr) (*data.Dataset, error) {
 		}
 		return d, nil
 	case *ir.CSV:
-		spec := data.CSVSpec{Y: e.Y, Classes: e.Classes, Standardize: e.Standardize}
+		spec := data.CSVSpec{Y: e.Y, Classes: e.Classes, Standardize: e.Standardize, DropMissing: e.DropMissing}
 		for _, c := range e.X {
 			spec.X = append(spec.X, data.ColumnRef{From: c.From, To: c.To})
 		}
 		d, err := data.ReadCSV(x.path(e.Path, false), spec)
 		if err != nil {
 			return nil, x.wrap(e.Span, source.Data, err)
+		}
+		if len(d.Dropped) > 0 {
+			x.emit(droppedNote(d))
 		}
 		return d, nil
 	case *ir.Where:

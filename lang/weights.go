@@ -109,7 +109,12 @@ func (x *executor) weights(name string, e ir.WeightsExpr) (*Weights, error) {
 		if r, ok := e.Post.(*ir.PosteriorRef); ok {
 			label = r.Name
 		}
-		return &Weights{Tensors: pointTensors(p.prog, theta), From: fmt.Sprintf("the point of %s (%s)", label, what)}, nil
+		// The scaler goes with the weights, so that saved to a file they
+		// are a forward pass on raw inputs, and point(MODEL) over them
+		// sees the data as the posterior did.
+		ts := append(pointTensors(p.prog, theta), p.scalerTensors()...)
+		slices.SortFunc(ts, func(a, b tensorio.Tensor) int { return strings.Compare(a.Name, b.Name) })
+		return &Weights{Tensors: ts, From: fmt.Sprintf("the point of %s (%s)", label, what)}, nil
 	}
 	return nil, fmt.Errorf("unknown weights expression %T", e)
 }
