@@ -145,8 +145,8 @@ var interrupts = func() (<-chan os.Signal, func()) {
 // stopGrace is how long an interrupted statement gets to return before the
 // command gives up on it: most statements watch the context (a fit stops
 // at its next step), a few block in the operating system (a FIFO's open,
-// a device read), and Ctrl-C must work for those too.
-const stopGrace = time.Second
+// a device read), and Ctrl-C must end those too within a second.
+const stopGrace = 500 * time.Millisecond
 
 // runInterruptible runs f with a context that Ctrl-C cancels. It reports
 // whether an interrupt came; when f has not returned stopGrace after it,
