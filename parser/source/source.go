@@ -10,12 +10,16 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"unicode/utf8"
 )
 
 // File is a named source text.
 type File struct {
 	Name string
 	Src  []byte
+
+	lines atomic.Pointer[lineTable] // built by the first Pos
 }
 
 // Pos is a position in a File. Line and Col are 1-based; Col counts runes.
@@ -169,9 +173,9 @@ func Print(w io.Writer, err error) {
 }
 
 func printCaret(w io.Writer, f *File, sp Span) {
-	line := lineText(f.Src, sp.Start.Line)
+	line := f.line(sp.Start.Line)
 	gutter := fmt.Sprintf("%5d | ", sp.Start.Line)
-	expanded, col := expandTabs(line, sp.Start.Col)
+	expanded, col := clip(expandTabs(line, sp.Start.Col))
 	fmt.Fprintf(w, "%s%s\n", gutter, expanded)
 	width := 1
 	if sp.End.Line == sp.Start.Line && sp.End.Col > sp.Start.Col {
@@ -184,12 +188,28 @@ func printCaret(w io.Writer, f *File, sp Span) {
 	fmt.Fprintf(w, "%s%s^%s\n", pad, strings.Repeat(" ", col-1), strings.Repeat("~", width-1))
 }
 
-func lineText(src []byte, line int) string {
-	lines := strings.Split(string(src), "\n")
-	if line-1 < len(lines) && line >= 1 {
-		return strings.TrimRight(lines[line-1], "\r")
+// maxShown is the most runes of a line printed under an error: a generated
+// or hostile one-line file must not echo megabytes per error.
+const maxShown = 120
+
+// clip cuts a long line to maxShown runes around the 1-based column col,
+// marking the cuts with "…", and returns col within the cut line.
+func clip(line string, col int) (string, int) {
+	r := []rune(line)
+	if len(r) <= maxShown {
+		return line, col
 	}
-	return ""
+	start := max(0, min(col-1-maxShown/3, len(r)-maxShown))
+	end := start + maxShown
+	out := string(r[start:end])
+	if start > 0 {
+		out = "…" + out
+		col = col - start + 1
+	}
+	if end < len(r) {
+		out += "…"
+	}
+	return out, col
 }
 
 // expandTabs replaces tabs by spaces (tab stops of 4) and maps the 1-based
@@ -217,19 +237,90 @@ func expandTabs(s string, col int) (string, int) {
 	return b.String(), newCol
 }
 
-// PosOf converts a byte offset in src into a Pos.
+// PosOf converts a byte offset in src into a Pos. It scans src, so it suits
+// one lookup; File.Pos answers many from a table built once.
 func PosOf(src []byte, offset int) Pos {
-	if offset > len(src) {
-		offset = len(src)
-	}
-	line, col := 1, 1
-	for _, r := range string(src[:offset]) {
-		if r == '\n' {
-			line++
-			col = 1
-			continue
-		}
-		col++
+	return (&File{Src: src}).Pos(offset)
+}
+
+// Pos converts a byte offset into a Pos (an offset past the end means the
+// end). The first call builds a table of line starts and, for non-ASCII
+// text, rune counts every runeStride bytes; each call after that is a binary
+// search plus at most runeStride bytes of counting, so positioning every
+// token of a large file stays linear in its size. Src must not change after
+// the first call. Safe for concurrent use.
+func (f *File) Pos(offset int) Pos {
+	offset = max(0, min(offset, len(f.Src)))
+	t := f.table()
+	line := sort.SearchInts(t.lines, offset+1) // lines[0] == 0 <= offset
+	start := t.lines[line-1]
+	col := offset - start + 1
+	if len(t.marks) > 0 {
+		col = t.runesAt(f.Src, offset) - t.runesAt(f.Src, start) + 1
 	}
 	return Pos{Offset: offset, Line: line, Col: col}
+}
+
+// runeStride is how many bytes apart the rune-count marks of a non-ASCII
+// file are: the most a column lookup counts.
+const runeStride = 256
+
+type lineTable struct {
+	lines []int  // byte offset of each line's start; lines[0] == 0
+	marks []mark // rune counts at rune boundaries, runeStride bytes apart; nil for ASCII
+}
+
+// mark records that the rune starting at byte offset is rune number runes.
+type mark struct{ offset, runes int }
+
+func (f *File) table() *lineTable {
+	if t := f.lines.Load(); t != nil {
+		return t
+	}
+	t := &lineTable{lines: []int{0}}
+	ascii := true
+	for i, b := range f.Src {
+		if b == '\n' {
+			t.lines = append(t.lines, i+1)
+		}
+		if b >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if !ascii {
+		// Decoding from the start keeps every mark on a rune boundary
+		// as a range over the text sees it (an invalid byte is a rune).
+		runes, next := 0, 0
+		for i := 0; i < len(f.Src); runes++ {
+			if i >= next {
+				t.marks = append(t.marks, mark{i, runes})
+				next = i + runeStride
+			}
+			_, n := utf8.DecodeRune(f.Src[i:])
+			i += n
+		}
+	}
+	f.lines.CompareAndSwap(nil, t)
+	return f.lines.Load()
+}
+
+// runesAt counts the runes before offset.
+func (t *lineTable) runesAt(src []byte, offset int) int {
+	i := sort.Search(len(t.marks), func(i int) bool { return t.marks[i].offset > offset }) - 1
+	m := t.marks[max(i, 0)]
+	return m.runes + utf8.RuneCount(src[m.offset:offset])
+}
+
+// line returns the text of the 1-based line n without its line break, or
+// "" when the file has no such line.
+func (f *File) line(n int) string {
+	t := f.table()
+	if n < 1 || n > len(t.lines) {
+		return ""
+	}
+	end := len(f.Src)
+	if n < len(t.lines) {
+		end = t.lines[n] - 1
+	}
+	return strings.TrimRight(string(f.Src[t.lines[n-1]:end]), "\r")
 }
