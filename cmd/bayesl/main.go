@@ -6,6 +6,7 @@
 //	bayesl check FILE           parse and check a script without running it
 //	bayesl repl [flags]         an interactive session
 //	bayesl fmt [-w] FILE        print a script in canonical form
+//	bayesl predict POST DATA    predict at a CSV file's rows from a saved posterior
 //	bayesl version              print the version
 //
 // 'bayesl --help' lists every command from the table in this file.
@@ -45,8 +46,6 @@ var commands = []command{
 }
 
 // register adds a command before "version", which stays last.
-//
-//lint:ignore U1000 predict.go (issue 13 part 1) registers through it.
 func register(c command) {
 	last := commands[len(commands)-1]
 	commands = append(commands[:len(commands)-1], c, last)
