@@ -184,6 +184,7 @@ type checker struct {
 	scope *Scope
 	cfg   *Config
 	errs  source.List
+	cols  dataColumns // columns.go
 }
 
 const maxErrors = 10
@@ -206,6 +207,7 @@ func (c *checker) text(sp source.Span) string {
 
 func (c *checker) bind(id *parser.Ident, t Type) {
 	c.scope.set(id.Name, t)
+	c.cols.forget(id.Name)
 }
 
 // unknown reports an unknown name with the valid ones and a "did you mean"
@@ -229,6 +231,7 @@ func (c *checker) stmt(s parser.Stmt) Stmt {
 		}
 		c.bind(s.Name, DataT)
 		c.scope.noteData(s.Name.Name, d)
+		c.cols.note(s.Name.Name, d)
 		return &BindData{Name: s.Name.Name, Expr: d, Span: s.Sp}
 	case *parser.LetStmt:
 		return c.let(s)
@@ -315,6 +318,7 @@ func (c *checker) let(s *parser.LetStmt) Stmt {
 	}
 	c.bind(name, DataT)
 	c.scope.noteData(name.Name, d)
+	c.cols.note(name.Name, d)
 	return &BindData{Name: name.Name, Expr: d, Span: s.Sp}
 }
 
@@ -365,6 +369,7 @@ func (c *checker) split(s *parser.LetStmt, call *parser.Call) Stmt {
 	for _, n := range s.Names {
 		c.bind(n, DataT)
 		c.scope.noteData(n.Name, src)
+		c.cols.note(n.Name, src)
 	}
 	if src == nil || !okF || !okS {
 		return nil
@@ -627,6 +632,10 @@ func (c *checker) where(call *parser.Call) DataExpr {
 		return nil
 	}
 	if src == nil {
+		return nil
+	}
+	if known, ok := c.cols.of(src); ok && !contains(known, col) {
+		c.errorf(cond.X.Span(), source.Name, "%s", spell.Unknown("column", col, known))
 		return nil
 	}
 	return &Where{Src: src, Column: col, Op: cond.Op, Value: val.Value, Span: call.Sp, ColPos: cond.X.Span()}

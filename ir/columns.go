@@ -9,6 +9,42 @@ import (
 	"github.com/bayesl/bayesl/stdlib/spell"
 )
 
+// dataColumns records the columns of data sets whose CSV header the
+// checker could read, so `where` on a column they lack fails at check. It
+// lives for one Check: a REPL entry naming data from an earlier entry
+// leaves its columns to run, which reports the same error.
+type dataColumns struct {
+	csv   map[*CSV][]string
+	names map[string][]string
+}
+
+// of returns the columns d yields, when known.
+func (dc *dataColumns) of(d DataExpr) ([]string, bool) {
+	switch d := d.(type) {
+	case *CSV:
+		cols, ok := dc.csv[d]
+		return cols, ok
+	case *DataRef:
+		cols, ok := dc.names[d.Name]
+		return cols, ok
+	case *Where:
+		return dc.of(d.Src)
+	}
+	return nil, false
+}
+
+// note records the columns of the data bound to name.
+func (dc *dataColumns) note(name string, d DataExpr) {
+	if cols, ok := dc.of(d); ok {
+		if dc.names == nil {
+			dc.names = map[string][]string{}
+		}
+		dc.names[name] = cols
+	}
+}
+
+func (dc *dataColumns) forget(name string) { delete(dc.names, name) }
+
 // columns checks the columns a csv(...) names against the file's header
 // when the runtime can read it at check time (Config.Files), so a
 // misspelt column fails `check` at its own position, before anything runs.
@@ -26,24 +62,49 @@ func (c *checker) columns(d *CSV, y parser.Expr) {
 	for i, h := range header {
 		pos[h] = i
 	}
+	ok := true
 	known := func(name string, sp source.Span) (int, bool) {
-		i, ok := pos[name]
-		if !ok {
+		i, found := pos[name]
+		if !found {
 			msg := spell.Unknown("column", name, header)
 			c.errorf(sp, source.Name, "%s", strings.Replace(msg, strconv.Quote(name), strconv.Quote(name)+" in "+d.Path, 1))
+			ok = false
 		}
-		return i, ok
+		return i, found
 	}
+	var cols []string // the columns the data set will have: its features, then y
 	for _, col := range d.X {
 		from, okF := known(col.From, col.Span)
 		if col.To == "" || !okF {
+			cols = append(cols, col.From)
 			continue
 		}
-		if to, okT := known(col.To, col.Span); okT && to < from {
+		to, okT := known(col.To, col.Span)
+		if okT && to < from {
 			c.errorf(col.Span, source.Name, "column range %s .. %s runs backwards: %s comes before %s in %s", col.From, col.To, col.To, col.From, d.Path)
+			ok = false
+		}
+		if okT && to >= from {
+			cols = append(cols, header[from:to+1]...)
 		}
 	}
 	if d.Y != "" && y != nil {
 		known(d.Y, y.Span())
+	}
+	if len(d.X) == 0 {
+		for _, h := range header {
+			if h != d.Y {
+				cols = append(cols, h)
+			}
+		}
+	}
+	if d.Y != "" {
+		cols = append(cols, d.Y)
+	}
+	if ok {
+		if c.cols.csv == nil {
+			c.cols.csv = map[*CSV][]string{}
+		}
+		c.cols.csv[d] = cols
 	}
 }

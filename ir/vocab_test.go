@@ -134,6 +134,9 @@ func TestUnknownNamesBeforeRunning(t *testing.T) {
 		{"data e = csv(\"d.csv\", x: [aa], y: b)", `v.bl:5:27: name error: unknown column "aa" in d.csv; did you mean "a"? (known: a, b, c1, c2)`},
 		{"data e = csv(\"d.csv\", x: [a], y: bb)", `v.bl:5:34: name error: unknown column "bb" in d.csv; did you mean "b"? (known: a, b, c1, c2)`},
 		{"data e = csv(\"d.csv\", x: [c1 .. c3], y: b)", `v.bl:5:27: name error: unknown column "c3" in d.csv; did you mean "c1"? (known: a, b, c1, c2)`},
+		{"let w = where(d, bb < 1)", `v.bl:5:18: name error: unknown column "bb"; did you mean "b"? (known: a, b)`},
+		{"let w = where(csv(\"d.csv\", x: [c1 .. c2]), a < 1)", `v.bl:5:44: name error: unknown column "a" (known: c1, c2)`},
+		{"let w = where(where(csv(\"d.csv\", y: b), c2 > 0), c3 < 1)", `v.bl:5:50: name error: unknown column "c3"; did you mean "c1"? (known: a, b, c1, c2)`},
 		{"data e = csv(\"d.csv\", x: [c2 .. a], y: b)", `v.bl:5:27: name error: column range c2 .. a runs backwards: a comes before c2 in d.csv`},
 	} {
 		errs := checkErrs(t, head+tc.src, cfg)
