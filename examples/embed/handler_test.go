@@ -110,3 +110,48 @@ save p to "p.post"
 		}
 	}
 }
+
+// TestPredictClassLabels: a classifier fitted on iris answers with the
+// class labels its CSV file named, and refuses quantiles.
+func TestPredictClassLabels(t *testing.T) {
+	dir := t.TempDir()
+	csv, err := os.ReadFile(filepath.Join("..", "data", "iris.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "iris.csv"), csv, 0o644)
+	s := lang.NewSession(&lang.Config{Seed: 1, Dir: dir})
+	err = s.Run(context.Background(), "fit.bl", []byte(`data iris = csv("iris.csv", y: species, classes: 3, standardize: true)
+model cls(x: 4) {
+  y ~ categorical(logits: dense(x, 3))
+}
+posterior p = fit cls on iris using laplace(epochs: 200, lr: 0.05)
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := s.Posterior("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newHandler(post, 50))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"x": [[5.1, 3.5, 1.4, 0.2], [6.3, 2.9, 5.6, 1.8]]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got response
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if strings.Join(got.Label, ",") != "setosa,virginica" || len(got.Prob) != 2 || len(got.Prob[0]) != 3 {
+		t.Errorf("labels %v, prob %v", got.Label, got.Prob)
+	}
+	r, err := http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"x": [[5.1, 3.5, 1.4, 0.2]], "quantiles": [0.5]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusBadRequest {
+		t.Errorf("quantiles of a classifier: status %s", r.Status)
+	}
+}
