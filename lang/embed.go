@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -132,6 +133,7 @@ type Prediction struct {
 	// epistemic (mutual information), in nats.
 	Prob  *mat.Dense
 	Class []int
+	Label []string // Class as the labels the data named (the posterior's Classes)
 	Total []float64
 	// Both.
 	Aleatoric, Epistemic []float64
@@ -139,6 +141,10 @@ type Prediction struct {
 	// one row per input, one column per level, each the quantile of the
 	// predictive mixture over the draws.
 	Quantiles *mat.Dense
+	// Intervals (regression, when PredictOptions.Intervals asks for them):
+	// one row per input, two columns per level, the central interval's
+	// ends, the (1-level)/2 and (1+level)/2 quantiles.
+	Intervals *mat.Dense
 	// Draws keeps the per-draw outputs (when PredictOptions.Draws is set).
 	// predictive.Predictive is stdlib: plain slices of the S draws' outputs
 	// with the summaries (NLL, CDF, quantiles) as methods.
@@ -157,6 +163,10 @@ type PredictOptions struct {
 	// Quantiles are levels in (0, 1) whose predictive quantiles a
 	// regression's Prediction carries (e.g. 0.05, 0.5, 0.95).
 	Quantiles []float64
+	// Intervals are coverage levels in (0, 1) of central intervals a
+	// regression's Prediction carries (0.9: from the 5% to the 95%
+	// quantile).
+	Intervals []float64
 	// Draws keeps the per-draw outputs in Prediction.Draws.
 	Draws bool
 }
@@ -176,10 +186,17 @@ func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, opts *PredictOpti
 	case samples < 0:
 		return nil, fmt.Errorf("predict: samples must be positive (or -1 for every stored draw), got %d", samples)
 	}
+	levels := slices.Clone(opts.Quantiles)
 	for _, q := range opts.Quantiles {
 		if !(q > 0 && q < 1) {
 			return nil, fmt.Errorf("predict: quantile level %v is not in (0, 1)", q)
 		}
+	}
+	for _, c := range opts.Intervals {
+		if !(c > 0 && c < 1) {
+			return nil, fmt.Errorf("predict: interval level %v is not in (0, 1)", c)
+		}
+		levels = append(levels, (1-c)/2, (1+c)/2)
 	}
 	pred, err := p.predictAt(ctx, x, samples, rand.New(rand.NewPCG(opts.Seed, 0x62617965736c)))
 	if err != nil {
@@ -196,13 +213,20 @@ func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, opts *PredictOpti
 		for i := range mean {
 			out.SD[i] = math.Sqrt(ale[i] + epi[i])
 		}
-		if len(opts.Quantiles) > 0 {
-			out.Quantiles = quantiles(pred, opts.Quantiles)
+		if len(levels) > 0 {
+			// One solve of the mixture CDF per level, shared by both.
+			q := quantiles(pred, levels)
+			if nq := len(opts.Quantiles); nq > 0 {
+				out.Quantiles = mat.DenseCopyOf(q.Slice(0, pred.N, 0, nq))
+			}
+			if nq := len(opts.Quantiles); len(levels) > nq {
+				out.Intervals = mat.DenseCopyOf(q.Slice(0, pred.N, nq, len(levels)))
+			}
 		}
 		return out, nil
 	}
-	if len(opts.Quantiles) > 0 {
-		return nil, fmt.Errorf("predict: quantiles need a regression; %s is a classifier", p.model.Name)
+	if len(levels) > 0 {
+		return nil, fmt.Errorf("predict: quantiles and intervals need a regression; %s is a classifier", p.model.Name)
 	}
 	prob, total, ale, epi := pred.Classification()
 	out.Classification = true
@@ -217,6 +241,9 @@ func (p *Posterior) Predict(ctx context.Context, x *mat.Dense, opts *PredictOpti
 			}
 		}
 		out.Class[n] = best
+		if best < len(p.Classes) {
+			out.Label = append(out.Label, p.Classes[best])
+		}
 	}
 	return out, nil
 }

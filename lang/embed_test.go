@@ -52,6 +52,7 @@ let n = 3
 	_, badMetric := s.Evaluate(ctx, "train", []string{"p"}, "crps")
 	_, quantCls := c.Predict(ctx, x, &PredictOptions{Quantiles: []float64{0.5}})
 	_, badLevel := p.Predict(ctx, x, &PredictOptions{Quantiles: []float64{1}})
+	_, badInterval := p.Predict(ctx, x, &PredictOptions{Intervals: []float64{0}})
 	_, badSamples := p.Predict(ctx, x, &PredictOptions{Samples: -2})
 	_, badWidth := p.Predict(ctx, mat.NewDense(1, 2, nil), nil)
 	_, wrongKind := s.Weights("p")
@@ -65,8 +66,9 @@ let n = 3
 		{injected, `fit: "lin\nposterior r" is not a name`},
 		{noMetric, "evaluate: needs a posterior and a metric, got 1 and 0"},
 		{badMetric, `unknown metric "crps"`},
-		{quantCls, "predict: quantiles need a regression; cls is a classifier"},
+		{quantCls, "predict: quantiles and intervals need a regression; cls is a classifier"},
 		{badLevel, "predict: quantile level 1 is not in (0, 1)"},
+		{badInterval, "predict: interval level 0 is not in (0, 1)"},
 		{badSamples, "predict: samples must be positive (or -1 for every stored draw), got -2"},
 		{badWidth, "posterior takes 1 input features, got 2"},
 		{wrongKind, `"p" is a posterior, not weights`},
@@ -75,6 +77,23 @@ let n = 3
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("got %v, want an error containing %q", c.err, c.want)
+		}
+	}
+	// Intervals are the quantiles at (1∓level)/2; labels name the classes.
+	pq, err := p.Predict(ctx, x, &PredictOptions{Seed: 4, Quantiles: []float64{0.05, 0.95}, Intervals: []float64{0.9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, c := pq.Intervals.Dims(); r != 4 || c != 2 || !mat.EqualApprox(pq.Quantiles, pq.Intervals, 1e-9) {
+		t.Errorf("quantiles %v, intervals %v", mat.Formatted(pq.Quantiles), mat.Formatted(pq.Intervals))
+	}
+	pc, err := c.Predict(ctx, x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range pc.Class {
+		if pc.Label[i] != []string{"no", "yes"}[k] {
+			t.Errorf("row %d: class %d labelled %q", i, k, pc.Label[i])
 		}
 	}
 	if _, err := s.Posterior("q"); err == nil {

@@ -61,12 +61,9 @@ func newHandler(post *lang.Posterior, samples int) http.Handler {
 		}
 		out := response{Aleatoric: pred.Aleatoric, Epistemic: pred.Epistemic}
 		if pred.Classification {
-			out.Class, out.Total = pred.Class, pred.Total
-			for i, k := range pred.Class {
+			out.Class, out.Label, out.Total = pred.Class, pred.Label, pred.Total
+			for i := range pred.Class {
 				out.Prob = append(out.Prob, mat.Row(nil, i, pred.Prob))
-				if k < len(post.Classes) {
-					out.Label = append(out.Label, post.Classes[k])
-				}
 			}
 		} else {
 			out.Mean, out.SD = pred.Mean, pred.SD
