@@ -7,7 +7,7 @@
 //
 // Compile (or Session.Check) gives a *Program; Session.Exec runs it.
 // Typed accessors read what a script bound: Session.Posterior, Data, Model,
-// Weights, Number and String. From Go, Session.Fit and Session.Evaluate do
+// Weights, Number and Text. From Go, Session.Fit and Session.Evaluate do
 // what the fit and evaluate statements do and return a FitSummary and a
 // Table with typed columns; Posterior.Predict answers a predictive with
 // PredictOptions (draws, seed, mixture quantiles, per-draw outputs). The API

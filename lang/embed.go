@@ -343,8 +343,9 @@ func (s *Session) Number(name string) (float64, error) {
 	return lookup[float64](s, name, "number")
 }
 
-// String returns the string bound to name (`let f = "out.csv"`).
-func (s *Session) String(name string) (string, error) {
+// Text returns the string bound to name (`let f = "out.csv"`). It is not
+// called String, which would read as fmt.Stringer's.
+func (s *Session) Text(name string) (string, error) {
 	return lookup[string](s, name, "string")
 }
 

@@ -28,6 +28,7 @@ model cls(x: 1) {
   y ~ categorical(logits: dense(x, 2))
 }
 let n = 3
+let f = "out.csv"
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,12 @@ let n = 3
 	}
 	if v, err := s.Number("n"); err != nil || v != 3 {
 		t.Errorf("Number(n) = %v, %v", v, err)
+	}
+	if v, err := s.Text("f"); err != nil || v != "out.csv" {
+		t.Errorf("Text(f) = %q, %v", v, err)
+	}
+	if _, err := s.Text("n"); err == nil || err.Error() != `"n" is a number, not a string` {
+		t.Errorf("Text(n): %v", err)
 	}
 	_, _, badFit := s.Fit(ctx, "q", "lin", "train", "map(epocs: 5)")
 	_, _, injected := s.Fit(ctx, "q", "lin\nposterior r", "train", "map")
