@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bayesl/bayesl/infer"
@@ -111,10 +112,17 @@ func (p *Posterior) scalerTensors() []tensorio.Tensor {
 
 // droppedNote says which rows a csv(..., drop_missing: true) left out.
 func droppedNote(d *data.Dataset) Result {
-	rows := strings.Trim(fmt.Sprint(d.Dropped[:min(len(d.Dropped), 10)]), "[]")
-	if len(d.Dropped) > 10 {
-		rows += " ..."
+	var rows []string
+	for _, r := range d.Dropped[:min(len(d.Dropped), 10)] {
+		rows = append(rows, strconv.Itoa(r))
 	}
-	return Result{Kind: KindShow, Name: d.Source, Text: fmt.Sprintf("dropped %d rows of %s with a missing value (data rows %s); %d rows left",
-		len(d.Dropped), d.Source, rows, d.Rows())}
+	if len(d.Dropped) > 10 {
+		rows = append(rows, "...")
+	}
+	which := "data row " + rows[0]
+	if len(rows) > 1 {
+		which = "data rows " + strings.Join(rows, ", ")
+	}
+	return Result{Kind: KindShow, Name: d.Source, Text: fmt.Sprintf("dropped %d of the %d rows of %s for a missing value (%s); %d left",
+		len(d.Dropped), len(d.Dropped)+d.Rows(), d.Source, which, d.Rows())}
 }
