@@ -220,7 +220,8 @@ weights wz = load("out/w.npz")
 	for _, x := range w {
 		names = append(names, x.Name)
 	}
-	wantNames := []string{"h1.b", "h1.lora_xs.r", "h1.w", "h2.b", "h2.lora_xs.r", "h2.w", "out.b", "out.lora_xs.r", "out.w"}
+	wantNames := []string{"h1.b", "h1.lora_xs.r", "h1.w", "h2.b", "h2.lora_xs.r", "h2.w", "out.b", "out.lora_xs.r", "out.w",
+		"scaler.x_mean", "scaler.x_sd", "scaler.y_mean", "scaler.y_sd"} // the standardisation goes with them
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Errorf("point tensors %v, want %v", names, wantNames)
 	}
@@ -246,7 +247,7 @@ weights back = load("out/lin.w.npy")`)
 		t.Error(".npy round trip differs")
 	}
 	for src, want := range map[string]string{
-		`save w to "out/w.npy"`:       "a .npy file holds one array, and w has 9 tensors",
+		`save w to "out/w.npy"`:       "a .npy file holds one array, and w has 13 tensors",
 		`save one to "out/other.npy"`: `a .npy file's array is named after the file, and one's tensor is "lin.w": save it to "out/lin.w.npy"`,
 	} {
 		err := fs.Run(context.Background(), "e.bl", []byte(src))
