@@ -118,7 +118,7 @@ func TestEnsembleSettings(t *testing.T) {
 		{[]infer.Arg{str("method", "map"), num("members", -2)}, 1, `members must be positive, got -2`},
 		{[]infer.Arg{num("members", 2.5)}, 0, `members must be a whole number, got 2.5`},
 		{[]infer.Arg{num("member", 2)}, 0, `unknown setting "member" for ensemble; did you mean members? (known: kind, members, method)`},
-		{[]infer.Arg{str("kind", "anchor")}, 0, `kind must be one of "anchored", "plain", got "anchor"`},
+		{[]infer.Arg{str("kind", "anchor")}, 0, `kind must be one of "anchored", "plain", got "anchor"; did you mean "anchored"?`},
 		{[]infer.Arg{num("members", 2), {Name: "method", Call: &infer.Call{Name: "mapp"}}}, 1, `unknown method "mapp" for ensemble; did you mean map? (point methods: map)`},
 		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "map", Args: []infer.Arg{num("epochs", 0)}}}}, 0, `method map: epochs must be positive, got 0`},
 		{[]infer.Arg{{Name: "method", Call: &infer.Call{Name: "vi"}}}, 0, `ensemble needs a method that learns one parameter vector (map); vi learns a distribution`},

@@ -295,7 +295,7 @@ func TestLaplaceSettings(t *testing.T) {
 		msg   string
 	}{
 		{[]infer.Arg{str("hessian", "block")}, 0, `hessian must be one of "full", "kron", "diag", "last_layer", got "block"`},
-		{[]infer.Arg{str("subset", "first_layer")}, 0, `subset must be one of "all", "last_layer", got "first_layer"`},
+		{[]infer.Arg{str("subset", "first_layer")}, 0, `subset must be one of "all", "last_layer", got "first_layer"; did you mean "last_layer"?`},
 		{[]infer.Arg{str("predictive", "glm"), str("link_approx", "bridge")}, 1, `link_approx must be one of "mc", "probit", got "bridge"`},
 		{[]infer.Arg{str("subset", "all"), str("hessian", "last_layer")}, 0, `hessian: last_layer is subset: last_layer with hessian: full; it cannot go with subset: all`},
 		{[]infer.Arg{num("epochs", 3), str("prior_precision", "max")}, 1, `prior_precision must be a positive number or one of "model", "optimize", "optimize_layers", got "max"`},

@@ -360,7 +360,11 @@ func (f *field) checkNum(x float64) string {
 
 func (f *field) checkStr(s string) string {
 	if f.oneof != nil && !slices.Contains(f.oneof, s) {
-		return fmt.Sprintf("%s must be one of %s, got %q", f.name, quoteAll(f.oneof), s)
+		msg := fmt.Sprintf("%s must be one of %s, got %q", f.name, quoteAll(f.oneof), s)
+		if near := spell.Nearest(s, f.oneof); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		return msg
 	}
 	return ""
 }

@@ -86,7 +86,7 @@ func TestSettingErrors(t *testing.T) {
 			`unknown setting "zzz" for vi (known: batch, epochs, init_scale, kl_weight, lr, momentum, optimizer, predictive, rank, samples)`},
 		{"map", []infer.Arg{str("lr", "fast")}, 0, `lr must be a number, got "fast"`},
 		{"map", []infer.Arg{num("optimizer", 3)}, 0, `optimizer must be one of "adam", "sgd", got 3`},
-		{"map", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "adam", "sgd", got "adamw"`},
+		{"map", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "adam", "sgd", got "adamw"; did you mean "adam"?`},
 		{"map", []infer.Arg{num("epochs", 2.5)}, 0, `epochs must be a whole number, got 2.5`},
 		{"map", []infer.Arg{num("epochs", 0)}, 0, `epochs must be positive, got 0`},
 		{"vi", []infer.Arg{num("epochs", 1), num("lr", -1e-3)}, 1, `lr must be positive, got -0.001`},

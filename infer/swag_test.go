@@ -323,7 +323,7 @@ func TestSWAGSettings(t *testing.T) {
 		{"swag", []infer.Arg{num("diagonal", 2)}, 0, "diagonal must be true or false (1 or 0), got 2"},
 		{"swag", []infer.Arg{num("diagonal", 0.5)}, 0, "diagonal must be a whole number, got 0.5"},
 		{"swag", []infer.Arg{str("diagonal", "true"), num("diagonal", 1)}, 1, "diagonal is set twice"},
-		{"swag", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "sgd", "adam", got "adamw"`},
+		{"swag", []infer.Arg{str("optimizer", "adamw")}, 0, `optimizer must be one of "sgd", "adam", got "adamw"; did you mean "adam"?`},
 		{"swag", []infer.Arg{num("rnk", 3)}, 0, `unknown setting "rnk" for swag; did you mean rank? (known: batch, collect_every, covariance, diagonal, epochs, lr, momentum, optimizer, predictive, rank, scale, swa_lr, swa_start)`},
 		{"swag", []infer.Arg{str("diagonal", "true"), str("covariance", "curvature")}, 1,
 			"covariance curvature sets the spread within the deviations' subspace, which diagonal: true does not keep: use covariance: iterates"},

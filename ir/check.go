@@ -31,6 +31,9 @@ type Methods interface {
 	// it. It returns "" when they are valid, else a message and the index
 	// of the offending setting in args (-1 when no one setting is at fault).
 	CheckSettings(method string, args []Arg) (index int, msg string)
+	// CheckStudent validates the settings of a distillation into a
+	// student of form ("dirichlet", "softmax") in the same way.
+	CheckStudent(form string, args []Arg) (index int, msg string)
 }
 
 // Files gives the checker a look at data files.
@@ -49,6 +52,9 @@ func (m MethodNames) Names() []string { return m }
 
 // CheckSettings accepts every setting.
 func (MethodNames) CheckSettings(string, []Arg) (int, string) { return -1, "" }
+
+// CheckStudent accepts every setting.
+func (MethodNames) CheckStudent(string, []Arg) (int, string) { return -1, "" }
 
 // Scope holds the names a session has bound, so a REPL can check one entry
 // at a time against everything defined before it.
@@ -697,14 +703,7 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 	}
 	method, args, okM := c.methodCall(e.Method)
 	if okM && c.cfg.Methods != nil {
-		if i, msg := c.cfg.Methods.CheckSettings(method.Name, args); msg != "" {
-			sp := method.Sp
-			if i >= 0 && i < len(args) {
-				sp = args[i].Span
-			}
-			c.errorf(sp, source.Type, "%s", msg)
-			okM = false
-		}
+		okM = c.settingsOK(method.Sp, args, c.cfg.Methods.CheckSettings, method.Name)
 	}
 	if !ok || data == nil || !okM {
 		return nil

@@ -138,6 +138,9 @@ func (c *checker) distill(e *parser.Distill) *Distill {
 	}
 	if settings != nil {
 		args, okS := c.settings(id, settings)
+		if okS && ok && c.cfg.Methods != nil {
+			okS = c.settingsOK(id.Sp, args, c.cfg.Methods.CheckStudent, id.Name)
+		}
 		out.Args = args
 		ok = ok && okS
 	}

@@ -3,6 +3,8 @@ package ir
 import (
 	"math"
 	"slices"
+
+	"github.com/bayesl/bayesl/parser/source"
 )
 
 // The language's vocabulary: one table per family of names (likelihoods,
@@ -313,4 +315,19 @@ func mustPlot(k PlotKind) *PlotSpec {
 		panic("ir: no picture " + string(k))
 	}
 	return p
+}
+
+// settingsOK asks the registry's check (Methods.CheckSettings or
+// CheckStudent) about the settings of name and reports its refusal at the
+// offending setting, or at sp when no one setting is at fault.
+func (c *checker) settingsOK(sp source.Span, args []Arg, check func(string, []Arg) (int, string), name string) bool {
+	index, msg := check(name, args)
+	if msg == "" {
+		return true
+	}
+	if index >= 0 && index < len(args) {
+		sp = args[index].Span
+	}
+	c.errorf(sp, source.Type, "%s", msg)
+	return false
 }

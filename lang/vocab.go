@@ -36,11 +36,21 @@ func (m methods) Names() []string { return m.r.Names() }
 // refuses: the index of the offending setting (-1 when none is) and the
 // message.
 func (m methods) CheckSettings(method string, args []ir.Arg) (int, string) {
+	_, err := m.r.New(method, inferArgs(args))
+	return settingError(err)
+}
+
+func inferArgs(args []ir.Arg) []infer.Arg {
 	in := make([]infer.Arg, len(args))
 	for i, a := range args {
 		in[i] = inferArg(a)
 	}
-	_, err := m.r.New(method, in)
+	return in
+}
+
+// settingError splits a registry's refusal into the index of the offending
+// setting (-1 when none is) and the message; "" when err is nil.
+func settingError(err error) (int, string) {
 	if err == nil {
 		return -1, ""
 	}
@@ -49,6 +59,13 @@ func (m methods) CheckSettings(method string, args []ir.Arg) (int, string) {
 		return se.Index, se.Msg
 	}
 	return -1, err.Error()
+}
+
+// CheckStudent builds the distillation as distill would and reports what
+// it refuses, as CheckSettings does.
+func (m methods) CheckStudent(form string, args []ir.Arg) (int, string) {
+	_, err := infer.NewDistill(form, inferArgs(args))
+	return settingError(err)
 }
 
 // sessionFiles reads data files' headers for the checker, resolving paths
