@@ -23,6 +23,9 @@ var ErrIncomplete = errors.New("incomplete input")
 // means the text ended before a statement was complete.
 func Parse(filename string, src []byte) (*File, error) {
 	f := &source.File{Name: filename, Src: src}
+	if err := checkDepth(f); err != nil {
+		return nil, source.List{err}
+	}
 	g, err := grammar.ParseBytes(filename, src)
 	if err != nil {
 		return nil, source.List{syntaxError(f, err)}
@@ -30,6 +33,7 @@ func Parse(filename string, src []byte) (*File, error) {
 	l := lowerer{file: f}
 	out := &File{Source: f}
 	for _, s := range g.Stmts {
+		l.deep = false
 		st := l.stmt(s)
 		// Whitespace, newlines included, separates nothing in the grammar,
 		// so `x[0, 1]` would otherwise read as `x` then the list `[0, 1]`.
@@ -102,7 +106,7 @@ func syntaxError(f *source.File, err error) *source.Error {
 // spanAt converts a participle position into a span of n runes. Offsets are
 // the ground truth: line and column are recomputed from them.
 func spanAt(f *source.File, p lexer.Position, n int) source.Span {
-	start := source.PosOf(f.Src, clamp(p.Offset, len(f.Src)))
+	start := f.Pos(p.Offset)
 	end := start
 	end.Col += n
 	end.Offset += n
@@ -119,16 +123,28 @@ func clamp(v, hi int) int {
 	return v
 }
 
+// lowerer turns grammar structs into the AST. Participle keeps a chain of
+// operators, pipeline stages or suffixes as a flat list, but the AST nests
+// them one level per operator, so the lowerer tracks the depth of the node
+// it builds (top-down: a chain of k operators puts its first operand k
+// levels down) and refuses more than MaxDepth, which bounds the recursion
+// of every later pass.
 type lowerer struct {
-	file *source.File
-	errs source.List
+	file  *source.File
+	errs  source.List
+	depth int  // of the node being built
+	deep  bool // the statement already has its too-deep error
+}
+
+// down moves the depth n levels down for a node's children and returns
+// the way back up.
+func (l *lowerer) down(n int) func() {
+	l.depth += n
+	return func() { l.depth -= n }
 }
 
 func (l *lowerer) span(start, end lexer.Position) source.Span {
-	return source.Span{
-		Start: source.PosOf(l.file.Src, clamp(start.Offset, len(l.file.Src))),
-		End:   source.PosOf(l.file.Src, clamp(end.Offset, len(l.file.Src))),
-	}
+	return source.Span{Start: l.file.Pos(start.Offset), End: l.file.Pos(end.Offset)}
 }
 
 func (l *lowerer) ident(g *gIdent) *Ident {
@@ -234,22 +250,27 @@ func (l *lowerer) model(g *gModel) *ModelDecl {
 }
 
 func (l *lowerer) expr(g *gExpr) Expr {
+	if g.Pipe != nil {
+		return l.pipeline(g.Pipe)
+	}
+	defer l.down(1)()
 	if d := g.Distill; d != nil {
 		return &Distill{Teacher: l.ident(d.Teacher), Into: l.postfix(d.Into), Data: l.pipeline(d.Data), Method: l.postfix(d.Method), Sp: l.span(d.Pos, d.EndPos)}
 	}
 	if m := g.Match; m != nil {
 		return &Match{Model: l.ident(m.Model), Target: l.postfix(m.Target), Over: l.postfix(m.Over), Method: l.postfix(m.Method), Sp: l.span(m.Pos, m.EndPos)}
 	}
-	if g.Fit != nil {
-		f := g.Fit
-		return &Fit{Model: l.ident(f.Model), Data: l.pipeline(f.Data), Method: l.postfix(f.Method), Sp: l.span(f.Pos, f.EndPos)}
-	}
-	return l.pipeline(g.Pipe)
+	f := g.Fit
+	return &Fit{Model: l.ident(f.Model), Data: l.pipeline(f.Data), Method: l.postfix(f.Method), Sp: l.span(f.Pos, f.EndPos)}
 }
 
 func (l *lowerer) pipeline(g *gPipeline) Expr {
+	base, k := l.depth, len(g.Stages)
+	defer func() { l.depth = base }()
+	l.depth = base + k
 	x := l.rangeExpr(g.Head)
-	for _, st := range g.Stages {
+	for i, st := range g.Stages {
+		l.depth = base + k - i // the arguments of stage i
 		c := &Call{Fun: l.ident(st.Fun), Piped: true, Sp: l.span(g.Pos, st.EndPos)}
 		c.Args = append(c.Args, &Arg{Value: x, Sp: x.Span()})
 		if st.Call != nil {
@@ -261,32 +282,42 @@ func (l *lowerer) pipeline(g *gPipeline) Expr {
 }
 
 func (l *lowerer) rangeExpr(g *gRange) Expr {
-	from := l.compare(g.From)
 	if g.To == nil {
-		return from
+		return l.compare(g.From)
 	}
+	defer l.down(1)()
+	from := l.compare(g.From)
 	return &Range{From: from, To: l.compare(g.To), Sp: l.span(g.Pos, g.EndPos)}
 }
 
 func (l *lowerer) compare(g *gCompare) Expr {
-	x := l.sum(g.Left)
 	if g.Right == nil {
-		return x
+		return l.sum(g.Left)
 	}
+	defer l.down(1)()
+	x := l.sum(g.Left)
 	return &Binary{Op: g.Op, X: x, Y: l.sum(g.Right), Sp: l.span(g.Pos, g.EndPos)}
 }
 
 func (l *lowerer) sum(g *gSum) Expr {
+	base, k := l.depth, len(g.Rest)
+	defer func() { l.depth = base }()
+	l.depth = base + k
 	x := l.product(g.Left)
-	for _, r := range g.Rest {
+	for i, r := range g.Rest {
+		l.depth = base + k - i
 		x = &Binary{Op: r.Op, X: x, Y: l.product(r.Right), Sp: l.span(g.Pos, r.EndPos)}
 	}
 	return x
 }
 
 func (l *lowerer) product(g *gProduct) Expr {
+	base, k := l.depth, len(g.Rest)
+	defer func() { l.depth = base }()
+	l.depth = base + k
 	x := l.unary(g.Left)
-	for _, r := range g.Rest {
+	for i, r := range g.Rest {
+		l.depth = base + k - i
 		x = &Binary{Op: r.Op, X: x, Y: l.unary(r.Right), Sp: l.span(g.Pos, r.EndPos)}
 	}
 	return x
@@ -294,6 +325,7 @@ func (l *lowerer) product(g *gProduct) Expr {
 
 func (l *lowerer) unary(g *gUnary) Expr {
 	if g.Neg != nil {
+		defer l.down(1)()
 		x := l.unary(g.Neg)
 		// Fold -number into a literal so "-2.5" is a constant.
 		if n, ok := x.(*Number); ok {
@@ -305,8 +337,12 @@ func (l *lowerer) unary(g *gUnary) Expr {
 }
 
 func (l *lowerer) postfix(g *gPostfix) Expr {
+	base, k := l.depth, len(g.Suffix)
+	defer func() { l.depth = base }()
+	l.depth = base + k
 	x := l.primary(g.Primary)
-	for _, s := range g.Suffix {
+	for i, s := range g.Suffix {
+		l.depth = base + k - i // the arguments, index or name of suffix i
 		sp := l.span(g.Pos, s.EndPos)
 		switch {
 		case s.Call != nil:
@@ -342,6 +378,10 @@ func (l *lowerer) args(g *gCall) []*Arg {
 
 func (l *lowerer) primary(g *gPrimary) Expr {
 	sp := l.span(g.Pos, g.EndPos)
+	if l.depth > MaxDepth && !l.deep {
+		l.deep = true
+		l.errs.Add(source.Errorf(l.file, sp, source.Syntax, "expression nested more than %d deep (each operator, call, index and list is a level)", MaxDepth))
+	}
 	switch {
 	case g.Number != nil:
 		return l.number(g.Number)
@@ -354,6 +394,7 @@ func (l *lowerer) primary(g *gPrimary) Expr {
 	case g.Ident != nil:
 		return l.ident(g.Ident)
 	case g.List != nil:
+		defer l.down(1)()
 		out := &List{Sp: sp}
 		for _, e := range g.List.Elems {
 			out.Elems = append(out.Elems, l.expr(e))
