@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"math"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,5 +77,36 @@ func TestReadmeMethods(t *testing.T) {
 				t.Errorf("README row of %s does not name its setting %q", name, s)
 			}
 		}
+	}
+}
+
+// The gamma example runs on the bundled Old Faithful data: its test NLL is
+// that of the Gaussian network beside it (the conditional is near
+// Gaussian), and its predicted mean waiting time grows with the eruption.
+func TestGammaExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits two networks")
+	}
+	var out, errb strings.Builder
+	if code := run([]string{"run", "../../examples/faithful_gamma.bl"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	nll := map[string]float64{}
+	var means []float64
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 5 && (f[0] == "p_gamma" || f[0] == "p_normal") {
+			nll[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+		if len(f) == 6 && f[0] >= "0" && f[0] <= "3" {
+			m, _ := strconv.ParseFloat(f[2], 64)
+			means = append(means, m)
+		}
+	}
+	if g, n := nll["p_gamma"], nll["p_normal"]; !(g > 2.8 && g < 3.2) || math.Abs(g-n) > 0.05 {
+		t.Errorf("test NLL gamma %v, normal %v; want both near 3 and within 0.05:\n%s", g, n, out.String())
+	}
+	if len(means) != 4 || !slices.IsSorted(means) || means[0] < 40 || means[3] > 95 {
+		t.Errorf("predicted mean waiting times %v, want 4 increasing values in 40..95", means)
 	}
 }
