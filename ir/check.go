@@ -798,13 +798,13 @@ func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 		out.Posts = append(out.Posts, r)
 	}
 	out.Data = c.dataExpr(s.Data)
-	if !c.needTarget(out.Data, s.Data.Span(), "evaluated on") {
-		out.Data = nil
-	}
 	for _, m := range s.Metrics {
 		mt, okM := c.metric(m)
 		ok = ok && okM
 		out.Metrics = append(out.Metrics, mt)
+	}
+	if ok && !c.metricTargets(out.Data, s.Data.Span(), out.Metrics) {
+		out.Data = nil
 	}
 	if !ok || out.Data == nil || len(out.Posts) == 0 {
 		return nil

@@ -41,3 +41,18 @@ func (c *checker) needTarget(d DataExpr, sp source.Span, what string) bool {
 	c.errorf(sp, source.Type, "%s has no target column (csv without y:), so it can be predicted at but not %s; read the targets with csv(..., y: NAME)", name, what)
 	return false
 }
+
+// metricTargets reports an error when d has no target and a metric needs
+// one: the comparisons with a reference posterior and the counts do not,
+// so two posteriors can be compared on inputs alone.
+func (c *checker) metricTargets(d DataExpr, sp source.Span, ms []Metric) bool {
+	if d == nil || c.scope.hasTarget(d) {
+		return true
+	}
+	for _, m := range ms {
+		if spec, ok := MetricNamed(m.Name); ok && !spec.Ref && spec.For != "any" {
+			return c.needTarget(d, sp, "evaluated on with "+m.Name+" (metrics with a reference posterior, such as agreement(p_ref), need no targets)")
+		}
+	}
+	return true
+}

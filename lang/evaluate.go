@@ -104,6 +104,9 @@ func metricLabel(m ir.Metric) string {
 // computeMetric evaluates one metric of a predictive against the data's targets.
 func computeMetric(m ir.Metric, pred *predictive.Predictive, d *data.Dataset) (float64, error) {
 	y := d.Y
+	if y == nil { // data bound from Go without targets; the checker refuses a script's
+		return 0, fmt.Errorf("metric %s needs targets, and the data has none", m.Name)
+	}
 	switch m.Name {
 	case "nll":
 		return metric.NLL(pred.LogLik(y)), nil
