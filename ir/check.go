@@ -928,6 +928,8 @@ func (c *checker) plot(s *parser.PlotStmt) Stmt {
 		if e, has := a[name]; has {
 			if *dst = c.dataExpr(e); *dst == nil {
 				okA = false
+			} else if (name == "data" || name == "on") && !c.needTarget(*dst, e.Span(), "plotted (the picture shows its targets)") {
+				okA = false
 			}
 		}
 	}
