@@ -677,7 +677,7 @@ func (c *checker) posteriorExpr(e parser.Expr) PosteriorExpr {
 		c.errorf(e.Span(), source.Type, "a distilled network is bound with student NAME = distill ...")
 		return nil
 	}
-	c.errorf(e.Span(), source.Type, "expected a posterior: fit MODEL on DATA using METHOD(...), load(\"file\"), or a posterior name")
+	c.errorf(e.Span(), source.Type, "expected a posterior: fit MODEL on DATA using METHOD(...), load(\"file\"), point(MODEL) of pretrained weights, or a posterior name")
 	return nil
 }
 
