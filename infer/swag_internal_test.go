@@ -297,3 +297,77 @@ func BenchmarkSWAGDraw(b *testing.B) {
 		q.drawInto(v, r)
 	}
 }
+
+// orthonormalBasis keeps one vector per independent direction: a column
+// that repeats a combination of the earlier ones is dropped, and the kept
+// ones are orthonormal to rounding.
+func TestOrthonormalBasis(t *testing.T) {
+	cols := [][]float64{{1, 1, 0, 0}, {1, 1.000001, 0, 0}, {2, 2.000001, 0, 0}, {0, 0, 0, 3}, {0, 0, 0, 0}}
+	q := orthonormalBasis(cols, 4)
+	if len(q) != 3 {
+		t.Fatalf("%d vectors, want 3 (the third column is a combination of the first two, the last is 0)", len(q))
+	}
+	for i := range q {
+		for j := range q {
+			want := 0.0
+			if i == j {
+				want = 1
+			}
+			if got := swagDot(q[i], q[j]); math.Abs(got-want) > 1e-12 {
+				t.Errorf("q%d·q%d = %g, want %g", i, j, got, want)
+			}
+		}
+	}
+}
+
+// Where the likelihood bends down along a direction of the subspace (here
+// NegLogLik = −½·c·θ₀² on c = 2 rows, a concave term), the total curvature
+// (−2 + 4) is below the prior's and the prior's stands in for it, as a GGN
+// would have the likelihood add none: the variance along θ₀ is the
+// prior's, 1/4; along θ₁, where the likelihood curves up, it is 1/(3 + 4).
+// Off the subspace (θ₂) there is none.
+func TestSubspaceCurvatureFloor(t *testing.T) {
+	p := &Problem{Dim: 3, N: 2,
+		NegLogLik: func(g, th []float64, idx []int) float64 {
+			c := float64(len(idx))
+			if g != nil {
+				g[0], g[1], g[2] = -c*th[0], 1.5*c*th[1], 0
+			}
+			return -0.5*c*th[0]*th[0] + 0.75*c*th[1]*th[1]
+		},
+		NegLogPrior: func(g, th []float64) float64 {
+			s := 0.0
+			for j, x := range th {
+				s += 2 * x * x
+				if g != nil {
+					g[j] += 4 * x
+				}
+			}
+			return s
+		},
+	}
+	q := newSWAGPosterior("swag", 1, false, 10, []float64{0.1, -0.2, 0.3}, []float64{1, 1, 1},
+		[][]float64{{1, 0.5, 0}, {-1, 0.5, 0}, {0.2, 0.1, 0}})
+	if err := subspaceCurvature(p, q, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	var cov [3][3]float64
+	for _, c := range q.cols {
+		for i := range 3 {
+			for j := range 3 {
+				cov[i][j] += c[i] * c[j] / float64(len(q.cols)-1)
+			}
+		}
+	}
+	want := [3][3]float64{{0.25, 0, 0}, {0, 1.0 / 7, 0}, {0, 0, 0}}
+	for i := range 3 {
+		if q.variance[i] != 0 {
+			t.Errorf("diagonal term %d = %g, want 0", i, q.variance[i])
+		}
+		for j := range 3 {
+			if math.Abs(cov[i][j]-want[i][j]) > 1e-6 {
+				t.Errorf("cov[%d][%d] = %.8f, want %.8f", i, j, cov[i][j], want[i][j])
+			}
+		}
+	}
+}
