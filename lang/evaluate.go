@@ -2,7 +2,6 @@ package lang
 
 import (
 	"fmt"
-	"io"
 	"math"
 
 	"github.com/bayesl/bayesl/ir"
@@ -10,7 +9,6 @@ import (
 	"github.com/bayesl/bayesl/stdlib/data"
 	"github.com/bayesl/bayesl/stdlib/metric"
 	"github.com/bayesl/bayesl/stdlib/predictive"
-	"gonum.org/v1/gonum/mat"
 )
 
 func (x *executor) posteriorValue(r *ir.PosteriorRef) (*Posterior, error) {
@@ -185,94 +183,4 @@ func compareMetric(m ir.Metric, pred, ref *predictive.Predictive) (float64, erro
 		return ratio(epi, repi), nil
 	}
 	return math.NaN(), fmt.Errorf("%s needs a regression model (agreement, tv and epistemic compare classifiers)", m.Name)
-}
-
-func (x *executor) predict(st *ir.Predict) error {
-	p, err := x.posteriorValue(st.Post)
-	if err != nil {
-		return err
-	}
-	var in *mat.Dense
-	var names []string
-	if st.Data != nil {
-		d, err := x.data(st.Data)
-		if err != nil {
-			return err
-		}
-		in, names = d.X, d.XNames
-	} else {
-		in = mat.NewDense(len(st.Inputs), len(st.Inputs[0]), nil)
-		for i, r := range st.Inputs {
-			in.SetRow(i, r)
-		}
-		names = p.XNames
-	}
-	if _, c := in.Dims(); c != p.model.InputWidth {
-		return x.errorf(st.Span, source.Shape, "posterior %s takes %d input features, got %d per row", st.Post.Name, p.model.InputWidth, c)
-	}
-	pred, err := x.predictive(p, in, "predict:"+st.Post.Name)
-	if err != nil {
-		return x.wrap(st.Span, source.Runtime, err)
-	}
-	t := predictionTable(p, in, names, pred)
-	t.Title = fmt.Sprintf("predict %s (%d posterior draws)", st.Post.Name, pred.S)
-	if len(pred.Alpha) > 0 {
-		t.Title = fmt.Sprintf("predict %s (a Dirichlet, in closed form from one forward pass)", st.Post.Name)
-	}
-	if st.Path == "" {
-		x.emit(Result{Kind: KindPredict, Name: st.Post.Name, Table: t})
-		return nil
-	}
-	path := x.path(st.Path, true)
-	err = writeFileAtomic(path, func(w io.Writer) error {
-		names, rows := t.numbers()
-		return data.WriteCSV(w, names, rows)
-	})
-	if err != nil {
-		return x.wrap(st.Span, source.Runtime, err)
-	}
-	x.emit(Result{Kind: KindWrite, Name: st.Post.Name, Path: path, Text: fmt.Sprintf("wrote %d predictions of %s to %s", t.Rows(), st.Post.Name, path)})
-	return nil
-}
-
-// predictionTable lays out one row per input: the inputs, then the
-// predictive summary with its uncertainty split.
-func predictionTable(p *Posterior, in *mat.Dense, names []string, pred *predictive.Predictive) *Table {
-	rows, cols := in.Dims()
-	t := newTable("", "row")
-	if len(names) != cols {
-		names = nil
-		for j := 0; j < cols; j++ {
-			names = append(names, fmt.Sprintf("x%d", j))
-		}
-	}
-	for _, n := range names {
-		t.addColumn(n)
-	}
-	if pred.Kind == predictive.Regression {
-		for _, n := range []string{"mean", "sd", "aleatoric_var", "epistemic_var"} {
-			t.addColumn(n)
-		}
-		mean, ale, epi := pred.Regression()
-		for i := 0; i < rows; i++ {
-			vals := append(mat.Row(nil, i, in), mean[i], math.Sqrt(ale[i]+epi[i]), ale[i], epi[i])
-			t.addRow(fmt.Sprint(i), vals...)
-		}
-		return t
-	}
-	for _, n := range []string{"class", "prob", "total", "aleatoric", "epistemic"} {
-		t.addColumn(n)
-	}
-	prob, total, ale, epi := pred.Classification()
-	for i := 0; i < rows; i++ {
-		best := 0
-		for k := 1; k < pred.K; k++ {
-			if prob[i*pred.K+k] > prob[i*pred.K+best] {
-				best = k
-			}
-		}
-		vals := append(mat.Row(nil, i, in), float64(best), prob[i*pred.K+best], total[i], ale[i], epi[i])
-		t.addRow(fmt.Sprint(i), vals...)
-	}
-	return t
 }

@@ -254,6 +254,8 @@ func (x *executor) stmt(st ir.Stmt) error {
 		return x.predict(st)
 	case *ir.Save:
 		return x.save(st)
+	case *ir.Export:
+		return x.export(st)
 	case *ir.OOD:
 		return x.ood(st)
 	case *ir.Plot:

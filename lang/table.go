@@ -210,22 +210,3 @@ func (t *Table) Format(w io.Writer) {
 	}
 	tw.Flush()
 }
-
-// numbers returns the names of the number columns and their values row by
-// row, for writing the table as a file.
-func (t *Table) numbers() ([]string, [][]float64) {
-	var names []string
-	var cols []*Column
-	for j := range t.Columns {
-		if c := &t.Columns[j]; !c.IsText() {
-			names, cols = append(names, c.Name), append(cols, c)
-		}
-	}
-	rows := make([][]float64, t.Rows())
-	for i := range rows {
-		for _, c := range cols {
-			rows[i] = append(rows[i], c.Floats[i])
-		}
-	}
-	return names, rows
-}
