@@ -27,10 +27,18 @@ var bayeslLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Punct", Pattern: `\|>|\.\.|<=|>=|==|!=|[-+*/(){}\[\],:=~<>.]`},
 })
 
-var grammar = participle.MustBuild[gFile](
+var grammarOptions = []participle.Option{
 	participle.Lexer(bayeslLexer),
 	participle.Elide("Comment", "Whitespace"),
 	participle.UseLookahead(3),
+}
+
+// grammar is the whole file, for the EBNF; Parse reads one statement at a
+// time with stmtGrammar, so the grammar structs of a large file never
+// live all at once.
+var (
+	grammar     = participle.MustBuild[gFile](grammarOptions...)
+	stmtGrammar = participle.MustBuild[gStmt](grammarOptions...)
 )
 
 type gFile struct {
