@@ -26,13 +26,40 @@ func Parse(filename string, src []byte) (*File, error) {
 	if err := checkDepth(f); err != nil {
 		return nil, source.List{err}
 	}
-	g, err := grammar.ParseBytes(filename, src)
-	if err != nil {
-		return nil, source.List{syntaxError(f, err)}
+	lex, err := bayeslLexer.LexString(filename, string(src))
+	if err == nil {
+		var toks *lexer.PeekingLexer
+		if toks, err = lexer.Upgrade(lex, elided...); err == nil {
+			return parseStmts(f, toks)
+		}
 	}
+	return nil, source.List{syntaxError(f, err)}
+}
+
+// elided are the token types the grammar skips.
+var elided = []lexer.TokenType{bayeslLexer.Symbols()["Comment"], bayeslLexer.Symbols()["Whitespace"]}
+
+// parseStmts parses and lowers one statement at a time, so that memory
+// holds the AST of the file but the (much larger) grammar structs of only
+// one statement.
+func parseStmts(f *source.File, toks *lexer.PeekingLexer) (*File, error) {
 	l := lowerer{file: f}
 	out := &File{Source: f}
-	for _, s := range g.Stmts {
+	prev := toks.MakeCheckpoint()
+	for !toks.Peek().EOF() {
+		here := toks.MakeCheckpoint()
+		s, err := stmtGrammar.ParseFromLexer(toks, participle.AllowTrailing(true))
+		if err != nil {
+			// The statement before may have stopped short of what this
+			// one choked on (`let a = 1 +` then EOF): the whole-file
+			// grammar from there reports the deepest error, as before.
+			toks.LoadCheckpoint(prev)
+			if _, ferr := grammar.ParseFromLexer(toks); ferr != nil {
+				err = ferr
+			}
+			return nil, source.List{syntaxError(f, err)}
+		}
+		prev = here
 		l.deep = false
 		st := l.stmt(s)
 		// Whitespace, newlines included, separates nothing in the grammar,
