@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +33,6 @@ func Format(f *File) []byte {
 type comment struct {
 	offset int
 	text   string
-	used   bool
 }
 
 // comments lexes src for its comments (the grammar elides them).
@@ -61,7 +61,30 @@ var _ lexer.Definition = bayeslLexer
 type printer struct {
 	b        strings.Builder
 	src      []byte
-	comments []*comment
+	comments []*comment // in source order
+	next     int        // comments[:next] are printed
+}
+
+// upTo returns the unprinted comments before offset and marks them
+// printed. Comments are always printed in prefixes of the source order,
+// so a cursor replaces a scan of them all per statement.
+func (p *printer) upTo(offset int) []*comment {
+	i := p.next
+	for i < len(p.comments) && p.comments[i].offset < offset {
+		i++
+	}
+	out := p.comments[p.next:i]
+	p.next = i
+	return out
+}
+
+// lineEnd returns the offset of the end of the line holding offset.
+func (p *printer) lineEnd(offset int) int {
+	offset = min(offset, len(p.src))
+	if nl := bytes.IndexByte(p.src[offset:], '\n'); nl >= 0 {
+		return offset + nl
+	}
+	return len(p.src)
 }
 
 // blankBefore reports whether the source has an empty line between prevEnd
@@ -85,42 +108,27 @@ func (p *printer) leading(offset, prevEnd int, indent string) {
 	if p.blankBefore(offset, prevEnd) {
 		p.b.WriteString("\n")
 	}
-	for _, c := range p.comments {
-		if !c.used && c.offset < offset {
-			c.used = true
-			p.b.WriteString(indent + c.text + "\n")
-		}
+	for _, c := range p.upTo(offset) {
+		p.b.WriteString(indent + c.text + "\n")
 	}
 }
 
 // trailing prints a comment that starts on the line where end is.
 func (p *printer) trailing(end int) {
-	nl := strings.IndexByte(string(p.src[min(end, len(p.src)):]), '\n')
-	lineEnd := len(p.src)
-	if nl >= 0 {
-		lineEnd = end + nl
+	cs := p.upTo(p.lineEnd(end))
+	inside := 0
+	for inside < len(cs) && cs[inside].offset < end {
+		inside++
 	}
-	for _, c := range p.comments {
-		if !c.used && c.offset >= end && c.offset < lineEnd {
-			c.used = true
-			p.b.WriteString("  " + c.text)
-		}
-	}
-	// Comments inside the statement move after it.
-	for _, c := range p.comments {
-		if !c.used && c.offset < end {
-			c.used = true
-			p.b.WriteString("  " + c.text)
-		}
+	// Comments inside the statement move after the one on its last line.
+	for _, c := range append(cs[inside:len(cs):len(cs)], cs[:inside]...) {
+		p.b.WriteString("  " + c.text)
 	}
 }
 
 func (p *printer) rest() {
-	for _, c := range p.comments {
-		if !c.used {
-			c.used = true
-			p.b.WriteString(c.text + "\n")
-		}
+	for _, c := range p.upTo(len(p.src) + 1) {
+		p.b.WriteString(c.text + "\n")
 	}
 }
 
@@ -179,16 +187,8 @@ func (p *printer) stmt(s Stmt) {
 
 // trailingInModel prints a comment on the same line as a model statement.
 func (p *printer) trailingInModel(end int) {
-	nl := strings.IndexByte(string(p.src[min(end, len(p.src)):]), '\n')
-	lineEnd := len(p.src)
-	if nl >= 0 {
-		lineEnd = end + nl
-	}
-	for _, c := range p.comments {
-		if !c.used && c.offset < lineEnd {
-			c.used = true
-			p.b.WriteString("  " + c.text)
-		}
+	for _, c := range p.upTo(p.lineEnd(end)) {
+		p.b.WriteString("  " + c.text)
 	}
 }
 
