@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -93,7 +94,8 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
-	cr := csv.NewReader(br)
+	lines := &newlineCounter{r: br}
+	cr := csv.NewReader(lines)
 	cr.FieldsPerRecord = -1 // checked below, with a better message
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -125,15 +127,38 @@ func ParseCSV(name string, r io.Reader, spec CSVSpec) (*Dataset, error) {
 		n          int
 		row        int // data rows read, kept or dropped
 		dropped    []int
+		last       = headerLine // the line the previous record ended on
 	)
+	// encoding/csv skips blank lines, but in a one-column file a blank line
+	// is a row whose one cell is empty (pandas writes a missing value so):
+	// each counts as a row with a missing value.
+	blanks := func(to int) error {
+		for l := last + 1; len(names) == 1 && l < to; l++ {
+			row++
+			if !spec.DropMissing {
+				return &Error{File: name, Line: l, Column: names[0],
+					Msg: fmt.Sprintf("missing value (an empty line) in data row %d; drop the rows with one: csv(..., drop_missing: true)", row)}
+			}
+			dropped = append(dropped, row)
+		}
+		return nil
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
+			if err := blanks(lines.n + 1); err != nil {
+				return nil, err
+			}
 			break
 		}
 		if err != nil {
 			return nil, readError(name, err)
 		}
+		start, _ := cr.FieldPos(0)
+		if err := blanks(start); err != nil {
+			return nil, err
+		}
+		last, _ = cr.FieldPos(len(rec) - 1)
 		row++
 		if len(rec) != len(names) {
 			line, _ := cr.FieldPos(0)
@@ -392,6 +417,18 @@ func classify(file, column string, labels []string, lines []int, k int) ([]float
 		names[c] = strconv.Itoa(c) // classes declared but absent from the file
 	}
 	return y, names, nil
+}
+
+// newlineCounter counts the newlines read through it.
+type newlineCounter struct {
+	r io.Reader
+	n int
+}
+
+func (c *newlineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += bytes.Count(p[:n], []byte{'\n'})
+	return n, err
 }
 
 // readError converts an error from encoding/csv or the reader.

@@ -374,3 +374,28 @@ func TestNoTarget(t *testing.T) {
 		t.Errorf("got y %v %q, %d rows", d.Y, d.YName, d.Rows())
 	}
 }
+
+// A one-column file, as pandas writes [1, NaN, 3, NaN]: a missing value is
+// an empty line, which encoding/csv would skip, shifting every row after it.
+func TestOneColumnBlankLines(t *testing.T) {
+	const text = "x\n1\n\n3\n\n"
+	_, err := ParseCSV("one.csv", strings.NewReader(text), CSVSpec{})
+	want := `one.csv:3: column "x": missing value (an empty line) in data row 2`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+	d, err := ParseCSV("one.csv", strings.NewReader(text), CSVSpec{DropMissing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.Dropped, []int{2, 4}) || d.Rows() != 2 || d.X.At(1, 0) != 3 {
+		t.Errorf("dropped %v, %d rows", d.Dropped, d.Rows())
+	}
+	// No blank line at the end, or none at all: nothing dropped.
+	for _, text := range []string{"x\n1\n3", "x\r\n1\r\n3\r\n"} {
+		d, err := ParseCSV("one.csv", strings.NewReader(text), CSVSpec{})
+		if err != nil || d.Rows() != 2 || d.Dropped != nil {
+			t.Errorf("%q: %v, %+v", text, err, d)
+		}
+	}
+}
