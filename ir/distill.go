@@ -158,18 +158,7 @@ func (c *checker) studentModel(e parser.Expr, teacher *Model, out *Distill) *Mod
 		c.errorf(e.Span(), source.Type, "expected a model name")
 		return nil
 	}
-	if _, has := c.scope.types[id.Name]; !has {
-		var cands []string
-		for n := range c.scope.models {
-			cands = append(cands, n)
-		}
-		c.unknown(id, "model", cands)
-		return nil
-	}
-	if _, found := c.ref(id, ModelT); !found {
-		return nil
-	}
-	def := c.scope.models[id.Name]
+	def := c.modelDef(id)
 	if def == nil {
 		return nil
 	}

@@ -38,10 +38,7 @@ func (c *checker) pretrained(call *parser.Call) PosteriorExpr {
 		c.errorf(a["model"].Span(), source.Type, "point(...) of a posterior takes a model name: posterior p = point(net)")
 		return nil
 	}
-	if _, found := c.ref(id, ModelT); !found {
-		return nil
-	}
-	def := c.scope.models[id.Name]
+	def := c.modelDef(id)
 	if def == nil {
 		return nil
 	}
@@ -56,4 +53,21 @@ func (c *checker) pretrained(call *parser.Call) PosteriorExpr {
 		}
 	}
 	return out
+}
+
+// modelDef resolves a model name, reporting an unknown one with the
+// models in scope, or a name that is not a model; nil when reported.
+func (c *checker) modelDef(id *parser.Ident) *DefineModel {
+	if _, has := c.scope.types[id.Name]; !has {
+		var cands []string
+		for n := range c.scope.models {
+			cands = append(cands, n)
+		}
+		c.unknown(id, "model", cands)
+		return nil
+	}
+	if _, found := c.ref(id, ModelT); !found {
+		return nil
+	}
+	return c.scope.models[id.Name]
 }
