@@ -809,6 +809,7 @@ func (c *checker) evaluate(s *parser.EvaluateStmt) Stmt {
 	if !ok || out.Data == nil || len(out.Posts) == 0 {
 		return nil
 	}
+	c.metricKinds(out)
 	return out
 }
 
@@ -958,6 +959,7 @@ func (c *checker) plot(s *parser.PlotStmt) Stmt {
 	if !okP || !okA {
 		return nil
 	}
+	c.plotKinds(st)
 	return st
 }
 

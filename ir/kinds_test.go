@@ -1,0 +1,40 @@
+package ir
+
+import (
+	"strings"
+	"testing"
+)
+
+// A metric or picture for the other kind of model is refused at check,
+// when the posterior's model is known, with run's words.
+func TestMetricAndPlotKinds(t *testing.T) {
+	head := `data d = csv("d.csv", x: [a], y: b)
+data c = csv("d.csv", x: [a, b], y: k, classes: 3)
+model reg(x: 1) {
+  y ~ normal(dense(x, 1)[0], 1)
+}
+model cls(x: 2) {
+  y ~ categorical(logits: dense(x, 3))
+}
+posterior r = fit reg on d using map
+posterior k = fit cls on c using map
+let r2 = r
+`
+	for _, tc := range []struct{ src, want string }{
+		{"evaluate r on d: nll, accuracy", `v.bl:12:23: type error: accuracy needs a classifier; r is a regression model (normal likelihood)`},
+		{"evaluate r2 on d: brier", `v.bl:12:19: type error: brier needs a classifier; r2 is a regression model (normal likelihood)`},
+		{"evaluate k on c: rmse", `v.bl:12:18: type error: rmse needs a regression model; k is a classifier (categorical likelihood)`},
+		{"evaluate k on c: w2(k)", `v.bl:12:18: type error: w2 needs a regression model; k is a classifier (categorical likelihood)`},
+		{"plot reliability(r, on: d) to \"r.svg\"", `v.bl:12:18: type error: a reliability diagram needs a classifier; r is a regression model`},
+		{"plot band(k, over: 0 .. 1) to \"b.svg\"", `v.bl:12:11: type error: band pictures need a regression model; k is a classifier`},
+		{"evaluate [r, k] on c: nll, epistemic(k)", ""},
+	} {
+		errs := checkErrs(t, head+tc.src, &Config{})
+		switch {
+		case tc.want == "" && len(errs) != 0:
+			t.Errorf("%s: unexpected %q", tc.src, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.HasPrefix(errs[0], tc.want)):
+			t.Errorf("%s\n got %q\nwant %q", tc.src, errs, tc.want)
+		}
+	}
+}
