@@ -395,3 +395,28 @@ export e(draws: 0) to "e0.npz"`))
 		t.Error("a failed export left a file")
 	}
 }
+
+// A save killed half-way leaves its temporary file; the next save to the
+// same place removes it. Written files are readable by others (0644).
+func TestSaveRemovesStaleTemporary(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "d.csv"), []byte("x,y\n0,1\n1,3\n"), 0o644)
+	stale := filepath.Join(dir, ".p.post.tmp-4242")
+	os.WriteFile(stale, []byte("half a posterior"), 0o600)
+	runIn(t, dir, `data d = csv("d.csv", x: [x], y: y)
+model lin(x: 1) {
+  y ~ normal(dense(x, 1)[0], 0.5)
+}
+posterior p = fit lin on d using map(epochs: 2)
+save p to "p.post"
+predict p at d to "p.csv"
+`)
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale temporary file is still there")
+	}
+	for _, f := range []string{"p.post", "p.csv"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v %v", f, err, st.Mode())
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/bayesl/bayesl/parser/source"
 	"github.com/bayesl/bayesl/stdlib/data"
 	"github.com/bayesl/bayesl/stdlib/predictive"
+	"github.com/bayesl/bayesl/stdlib/tensorio"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -269,6 +270,7 @@ func (x *executor) save(st *ir.Save) error {
 		return x.wrap(st.Span, source.Runtime, err)
 	}
 	path := x.path(st.Path, true)
+	tensorio.RemoveStale(path) // what a killed save to the same file left
 	if err := infer.WriteFile(path, p.post, blob); err != nil {
 		return x.wrap(st.Span, source.Runtime, err)
 	}

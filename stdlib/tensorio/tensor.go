@@ -288,6 +288,12 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	return nil
 }
 
+// RemoveStale deletes the temporary files ".NAME.tmp-*" that a killed
+// write to path left beside it, as WriteAtomic does before it writes: for
+// writers that make their own temporary file the same way (a posterior's
+// .post file, infer.WriteFile).
+func RemoveStale(path string) { removeStale(filepath.Dir(path), filepath.Base(path)) }
+
 // removeStale deletes the temporary files ".base.tmp-*" of earlier writes
 // to dir/base that never reached their rename (the process was killed).
 // Best effort: a file it cannot remove stays, and the write goes on.
