@@ -111,6 +111,13 @@ func TestSyntaxErrors(t *testing.T) {
 		{"let x = d[0, 1]", 1, 14, false},
 		{"data a = 1 data b = 2", 1, 12, false},
 		{"x[]", 1, 2, false},
+		// Later statements: Parse reads one at a time, and an error
+		// re-reads from the statement before with the file grammar.
+		{"data d = csv(\"a.csv\")\nlet a = 1\nlet b = (2 +", 3, 13, true},
+		{"let a = 1\nlet b = 2 +", 2, 12, true},
+		{"let a = 1\nlet b = 2\nmodel m(x: 1) {\n  h = dense(x, 3)\n", 5, 1, true},
+		{"let a = 1\nlet b = 2\n)", 3, 1, false},
+		{"let a = 1\nlet b = 2 ~ 3\nlet c = 4", 2, 11, false},
 	} {
 		_, err := Parse("t.bl", []byte(tc.src))
 		var list source.List
