@@ -640,8 +640,8 @@ func (c *checker) where(call *parser.Call) DataExpr {
 	if src == nil {
 		return nil
 	}
-	if known, ok := c.cols.of(src); ok && !contains(known, col) {
-		c.errorf(cond.X.Span(), source.Name, "%s", spell.Unknown("column", col, known))
+	if known, ok := c.cols.of(src); ok && !contains(known.all(), col) {
+		c.errorf(cond.X.Span(), source.Name, "%s", spell.Unknown("column", col, known.all()))
 		return nil
 	}
 	return &Where{Src: src, Column: col, Op: cond.Op, Value: val.Value, Span: call.Sp, ColPos: cond.X.Span()}
@@ -700,6 +700,9 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 	data := c.dataExpr(e.Data)
 	if !c.needTarget(data, e.Data.Span(), "fitted on") {
 		data = nil
+	}
+	if def != nil && data != nil {
+		c.inputWidth(def.Model, data, e.Sp)
 	}
 	method, args, okM := c.methodCall(e.Method)
 	if okM && c.cfg.Methods != nil {

@@ -14,12 +14,26 @@ import (
 // lives for one Check: a REPL entry naming data from an earlier entry
 // leaves its columns to run, which reports the same error.
 type dataColumns struct {
-	csv   map[*CSV][]string
-	names map[string][]string
+	csv   map[*CSV]colSet
+	names map[string]colSet
+}
+
+// colSet is the columns of a data set: its features and its target.
+type colSet struct {
+	x []string
+	y string // "" without a target
+}
+
+// all returns the features and the target: the columns where may test.
+func (s colSet) all() []string {
+	if s.y == "" {
+		return s.x
+	}
+	return append(s.x[:len(s.x):len(s.x)], s.y)
 }
 
 // of returns the columns d yields, when known.
-func (dc *dataColumns) of(d DataExpr) ([]string, bool) {
+func (dc *dataColumns) of(d DataExpr) (colSet, bool) {
 	switch d := d.(type) {
 	case *CSV:
 		cols, ok := dc.csv[d]
@@ -30,17 +44,31 @@ func (dc *dataColumns) of(d DataExpr) ([]string, bool) {
 	case *Where:
 		return dc.of(d.Src)
 	}
-	return nil, false
+	return colSet{}, false
 }
 
 // note records the columns of the data bound to name.
 func (dc *dataColumns) note(name string, d DataExpr) {
 	if cols, ok := dc.of(d); ok {
 		if dc.names == nil {
-			dc.names = map[string][]string{}
+			dc.names = map[string]colSet{}
 		}
 		dc.names[name] = cols
 	}
+}
+
+// inputWidth refuses, at the fit (sp), a model whose input width is not
+// the number of features of data known at check time, as run would.
+func (c *checker) inputWidth(m *Model, d DataExpr, sp source.Span) {
+	cols, ok := c.cols.of(d)
+	if !ok || len(cols.x) == m.InputWidth {
+		return
+	}
+	names := cols.x
+	if len(names) > 6 {
+		names = append(names[:4:4], "...", names[len(names)-1])
+	}
+	c.errorf(sp, source.Shape, "model %s takes %d input features but the data has %d (%s)", m.Name, m.InputWidth, len(cols.x), strings.Join(names, ", "))
 }
 
 func (dc *dataColumns) forget(name string) { delete(dc.names, name) }
@@ -72,7 +100,7 @@ func (c *checker) columns(d *CSV, y parser.Expr) {
 		}
 		return i, found
 	}
-	var cols []string // the columns the data set will have: its features, then y
+	var cols []string // the features the data set will have
 	for _, col := range d.X {
 		from, okF := known(col.From, col.Span)
 		if col.To == "" || !okF {
@@ -98,13 +126,10 @@ func (c *checker) columns(d *CSV, y parser.Expr) {
 			}
 		}
 	}
-	if d.Y != "" {
-		cols = append(cols, d.Y)
-	}
 	if ok {
 		if c.cols.csv == nil {
-			c.cols.csv = map[*CSV][]string{}
+			c.cols.csv = map[*CSV]colSet{}
 		}
-		c.cols.csv[d] = cols
+		c.cols.csv[d] = colSet{x: cols, y: d.Y}
 	}
 }

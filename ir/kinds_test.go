@@ -38,3 +38,22 @@ let r2 = r
 		}
 	}
 }
+
+// A model's input width against the features of data whose header was read
+// at check time.
+func TestInputWidthAtCheck(t *testing.T) {
+	cfg := &Config{Files: fakeFiles{"d.csv": {"a", "b", "c1", "c2"}}}
+	src := `data d = csv("d.csv", y: b)
+model m(x: 2) {
+  y ~ normal(dense(x, 1)[0], 1)
+}
+posterior p = fit m on where(d, c1 > 0) using map
+`
+	want := `v.bl:5:15: shape error: model m takes 2 input features but the data has 3 (a, c1, c2)`
+	if errs := checkErrs(t, src, cfg); len(errs) != 1 || !strings.HasPrefix(errs[0], want) {
+		t.Errorf("got %q\nwant %q", errs, want)
+	}
+	if errs := checkErrs(t, strings.Replace(src, "x: 2", "x: 3", 1), cfg); len(errs) != 0 {
+		t.Errorf("a model of the data's width: %q", errs)
+	}
+}
