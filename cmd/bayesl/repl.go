@@ -46,6 +46,10 @@ func cmdREPL(args []string, stdout, stderr io.Writer) int {
 		HistoryFile: *history,
 		Terminal:    term,
 	})
+	if errors.Is(err, repl.ErrInterrupted) {
+		fmt.Fprintln(stderr, "bayesl: interrupted")
+		return exitInterrupt
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bayesl repl: %v\n", err)
 		return exitRuntime

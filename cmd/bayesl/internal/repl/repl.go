@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bayesl/bayesl/lang"
 	"github.com/bayesl/bayesl/parser"
@@ -50,7 +51,8 @@ Commands:
   :save FILE     write the session as a script that runs from where it is
                  saved (posteriors saved beside it, paths rewritten)
   :quit          leave (also Ctrl-D)
-Ctrl-C cancels a running fit and keeps the session.
+Ctrl-C cancels a running fit and keeps the session; a statement blocked
+reading a file (a FIFO) that does not stop: Ctrl-C again leaves (exit 130).
 `
 
 // Run reads and executes input until EOF or :quit.
@@ -84,6 +86,7 @@ type repl struct {
 	rl          *readline.Instance
 	out, errOut io.Writer
 	entries     int
+	abandoned   bool // left a blocked statement behind: the REPL must end
 }
 
 func (r *repl) loop() error {
@@ -108,7 +111,11 @@ func (r *repl) loop() error {
 			return err
 		}
 		if buf.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ":") {
-			if quit := r.command(strings.TrimSpace(line)); quit {
+			quit := r.command(strings.TrimSpace(line))
+			if r.abandoned {
+				return ErrInterrupted
+			}
+			if quit {
 				return nil
 			}
 			continue
@@ -119,6 +126,9 @@ func (r *repl) loop() error {
 			continue
 		}
 		r.exec(buf.String())
+		if r.abandoned {
+			return ErrInterrupted
+		}
 		buf.Reset()
 	}
 }
@@ -174,34 +184,57 @@ func (r *repl) exec(src string) {
 	}))
 }
 
-// interruptible runs f with a context that Ctrl-C cancels.
+// ErrInterrupted is Run's error when the user left with Ctrl-C while a
+// statement that does not stop (blocked in the operating system, on a FIFO
+// or a device) was running.
+var ErrInterrupted = errors.New("interrupted")
+
+// stopGrace is how long a cancelled statement gets before the REPL says it
+// does not stop and offers to leave.
+const stopGrace = 500 * time.Millisecond
+
+// interruptible runs f with a context that Ctrl-C cancels. A statement
+// that does not return stopGrace after Ctrl-C is blocked outside the
+// context's reach: a second Ctrl-C then leaves the REPL (r.abandoned),
+// as the statement holds the session.
 func (r *repl) interruptible(f func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sig := r.cfg.Interrupts
 	if sig == nil {
-		c := make(chan os.Signal, 1)
+		c := make(chan os.Signal, 2)
 		signal.Notify(c, os.Interrupt)
 		defer signal.Stop(c)
 		sig = c
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-sig:
-			cancel()
-		case <-done:
-		}
-	}()
-	return f(ctx)
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-sig:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stopGrace):
+	}
+	fmt.Fprintln(r.errOut, "the statement does not stop (blocked reading a file?); Ctrl-C again leaves the REPL")
+	select {
+	case err := <-done:
+		return err
+	case <-sig:
+		r.abandoned = true
+		return ErrInterrupted
+	}
 }
 
 func (r *repl) report(err error) {
 	var se *source.Error
 	var list source.List
 	switch {
-	case err == nil:
+	case err == nil, r.abandoned:
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(r.errOut, "interrupted; the session keeps every value bound before this entry")
 	case errors.As(err, &se), errors.As(err, &list):

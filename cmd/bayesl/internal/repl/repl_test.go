@@ -3,11 +3,13 @@ package repl
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,5 +251,46 @@ predict q at [[10]] to "proj/out/pred.csv"
 	}
 	if !strings.Contains(again.String(), "wrote 1 predictions of q to") {
 		t.Errorf("replay:\n%s", again.String())
+	}
+}
+
+// TestInterruptBlocked: a statement blocked in the operating system (a
+// FIFO nobody writes to blocks in open) does not trap the user: Ctrl-C says
+// it does not stop, a second Ctrl-C leaves with ErrInterrupted.
+func TestInterruptBlocked(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	t.Cleanup(func() { // unblock the abandoned open
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	pr, pw := io.Pipe()
+	var out, errOut syncBuffer
+	sig := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(Config{Session: newSession(&out), Stdin: pr, Stdout: &out, Stderr: &errOut, Interrupts: sig})
+	}()
+	io.WriteString(pw, `data d = csv("`+fifo+`", x: [a], y: b)`+"\n")
+	time.Sleep(200 * time.Millisecond)
+	sig <- os.Interrupt
+	start := time.Now()
+	for !strings.Contains(errOut.String(), "Ctrl-C again leaves") {
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("no word after Ctrl-C; stderr: %s", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sig <- os.Interrupt
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInterrupted) {
+			t.Errorf("Run returned %v, want ErrInterrupted", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a second Ctrl-C did not leave")
 	}
 }
