@@ -14,6 +14,11 @@ type Point struct {
 
 var _ Saver = (*Point)(nil)
 
+// Pretrained is the By of the point of a model whose every weight is a
+// constant (pretrained weights taken as they are): its vector is empty,
+// and nothing was learned.
+const Pretrained = "pretrained"
+
 // Method returns the backend that learned the point.
 func (p *Point) Method() string { return p.By }
 

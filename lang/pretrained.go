@@ -24,7 +24,7 @@ func (x *executor) pretrained(name string, e *ir.Pretrained) (*Posterior, error)
 		return nil, x.wrap(e.Span, source.Runtime, err)
 	}
 	p := &Posterior{
-		post: &infer.Point{Theta: []float64{}, By: "pretrained"}, model: m, ModelText: text,
+		post: &infer.Point{Theta: []float64{}, By: infer.Pretrained}, model: m, ModelText: text,
 		Scaler: data.Identity(m.InputWidth), prog: prog, problem: newProblem(prog, nil, nil),
 	}
 	from := "none: the model sees raw inputs"

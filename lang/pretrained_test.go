@@ -47,6 +47,9 @@ posterior q = point(m)
 			t.Errorf("row %d: mean %v sd %v epistemic %v, want %v, 3, 0", i, pred.Mean[i], pred.SD[i], pred.Epistemic[i], want)
 		}
 	}
+	if got, want := s.Describe("q"), "posterior q: the pretrained weights of model m as they are, 2 frozen numbers, nothing fitted"; got != want {
+		t.Errorf("describe: %q, want %q", got, want)
+	}
 	// A model with trainable parameters is fitted, not taken as it is.
 	err = s.Run(context.Background(), "t.bl", []byte("model n(x: 1) {\n  y ~ normal(dense(x, 1)[0], 1)\n}\nposterior r = point(n)\n"))
 	if err == nil || !strings.Contains(err.Error(), "n has 2 trainable parameters: fit it instead") {

@@ -368,6 +368,9 @@ func (s *Session) Describe(name string) string {
 	case *Weights:
 		return v.describe(name)
 	case *Posterior:
+		if v.Method() == infer.Pretrained {
+			return fmt.Sprintf("posterior %s: the pretrained weights of model %s as they are, %d frozen numbers, nothing fitted", name, v.model.Name, v.model.Counts().Frozen)
+		}
 		return fmt.Sprintf("posterior %s: %s over model %s, %d parameters, fitted in %s", name, v.Method(), v.model.Name, v.model.Dim(), v.FitTime.Round(time.Millisecond))
 	case float64:
 		return fmt.Sprintf("%g", v)
