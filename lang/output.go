@@ -58,7 +58,7 @@ func (x *executor) predict(st *ir.Predict) error {
 	if pred.Kind != predictive.Regression && len(st.Quantiles)+len(st.Intervals) > 0 {
 		return x.errorf(st.Span, source.Type, "quantiles and intervals are of a regression's predictive; %s is a classifier (its table has per-class probabilities)", st.Post.Name)
 	}
-	opt := &predictive.TableOptions{Quantiles: st.Quantiles, Intervals: st.Intervals, Draws: st.Draws}
+	opt := &tabular.PredictionOptions{Quantiles: st.Quantiles, Intervals: st.Intervals, Draws: st.Draws}
 	tab := p.predictionTable(in, names, pred, opt)
 	if st.Path == "" {
 		t := displayTable(tab)
@@ -79,19 +79,19 @@ func (x *executor) predict(st *ir.Predict) error {
 
 // PredictionTable returns one row per row of x (raw inputs, as given to
 // the predictive pred of p): the inputs under the names p was fitted
-// with, then pred.Table's columns, the class columns named by p's class
+// with, then tabular.Predictions' columns, the class columns named by p's class
 // labels. `bayesl predict` and Go callers write it with WritePredictions.
-func (p *Posterior) PredictionTable(x *mat.Dense, pred *predictive.Predictive, opt *predictive.TableOptions) *tabular.Table {
+func (p *Posterior) PredictionTable(x *mat.Dense, pred *predictive.Predictive, opt *tabular.PredictionOptions) *tabular.Table {
 	return p.predictionTable(x, p.XNames, pred, opt)
 }
 
-func (p *Posterior) predictionTable(in *mat.Dense, names []string, pred *predictive.Predictive, opt *predictive.TableOptions) *tabular.Table {
-	o := predictive.TableOptions{}
+func (p *Posterior) predictionTable(in *mat.Dense, names []string, pred *predictive.Predictive, opt *tabular.PredictionOptions) *tabular.Table {
+	o := tabular.PredictionOptions{}
 	if opt != nil {
 		o = *opt
 	}
 	o.Classes = p.Classes
-	out := pred.Table(&o)
+	out := tabular.Predictions(pred, &o)
 	_, cols := in.Dims()
 	inputs := make([]tabular.Column, cols)
 	for j := range inputs {

@@ -17,6 +17,9 @@
 //	          written with github.com/parquet-go/parquet-go
 //
 // Only .npz holds a table's extra N-dimensional arrays; the other formats
-// refuse a table that has them rather than drop them. The package knows
-// nothing of the language or of predictions: callers build the columns.
+// refuse a table that has them rather than drop them. Predictions lays
+// out a posterior predictive (stdlib/predictive) as such a table. The
+// package knows nothing of the language. (It lives here rather than in
+// stdlib/predictive so that the numerics, which infer and compile import,
+// do not link a Parquet writer.)
 package tabular
