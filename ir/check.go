@@ -703,6 +703,7 @@ func (c *checker) fit(e *parser.Fit) PosteriorExpr {
 	}
 	if def != nil && data != nil {
 		c.inputWidth(def.Model, data, e.Sp)
+		c.classes(def.Model, data, e.Sp)
 	}
 	method, args, okM := c.methodCall(e.Method)
 	if okM && c.cfg.Methods != nil {

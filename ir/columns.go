@@ -14,8 +14,9 @@ import (
 // lives for one Check: a REPL entry naming data from an earlier entry
 // leaves its columns to run, which reports the same error.
 type dataColumns struct {
-	csv   map[*CSV]colSet
-	names map[string]colSet
+	csv     map[*CSV]colSet
+	names   map[string]colSet
+	classes map[string]int // data names read with csv(..., classes: K), or 0 without
 }
 
 // colSet is the columns of a data set: its features and its target.
@@ -47,8 +48,29 @@ func (dc *dataColumns) of(d DataExpr) (colSet, bool) {
 	return colSet{}, false
 }
 
-// note records the columns of the data bound to name.
+// classesOf returns the K of csv(..., classes: K) behind d (0 for data
+// read without classes), when d comes from csv.
+func (dc *dataColumns) classesOf(d DataExpr) (int, bool) {
+	switch d := d.(type) {
+	case *CSV:
+		return d.Classes, true
+	case *DataRef:
+		k, ok := dc.classes[d.Name]
+		return k, ok
+	case *Where:
+		return dc.classesOf(d.Src)
+	}
+	return 0, false
+}
+
+// note records the columns and classes of the data bound to name.
 func (dc *dataColumns) note(name string, d DataExpr) {
+	if k, ok := dc.classesOf(d); ok {
+		if dc.classes == nil {
+			dc.classes = map[string]int{}
+		}
+		dc.classes[name] = k
+	}
 	if cols, ok := dc.of(d); ok {
 		if dc.names == nil {
 			dc.names = map[string]colSet{}
@@ -71,7 +93,26 @@ func (c *checker) inputWidth(m *Model, d DataExpr, sp source.Span) {
 	c.errorf(sp, source.Shape, "model %s takes %d input features but the data has %d (%s)", m.Name, m.InputWidth, len(cols.x), strings.Join(names, ", "))
 }
 
-func (dc *dataColumns) forget(name string) { delete(dc.names, name) }
+func (dc *dataColumns) forget(name string) {
+	delete(dc.names, name)
+	delete(dc.classes, name)
+}
+
+// classes refuses, at the fit (sp), a categorical model whose class count
+// differs from the classes: K its csv data is read with, or that is fitted
+// on data read without classes, as run would.
+func (c *checker) classes(m *Model, d DataExpr, sp source.Span) {
+	k, ok := c.cols.classesOf(d)
+	if !ok || m.Lik == nil || m.Lik.Family != LikCategorical {
+		return
+	}
+	switch {
+	case k == 0:
+		c.errorf(sp, source.Type, "model %s is a classifier but the data has no class labels: read it with csv(..., classes: %d)", m.Name, m.Lik.Classes)
+	case k != m.Lik.Classes:
+		c.errorf(sp, source.Shape, "model %s has %d classes (logits width) but the data has %d", m.Name, m.Lik.Classes, k)
+	}
+}
 
 // columns checks the columns a csv(...) names against the file's header
 // when the runtime can read it at check time (Config.Files), so a

@@ -57,3 +57,23 @@ posterior p = fit m on where(d, c1 > 0) using map
 		t.Errorf("a model of the data's width: %q", errs)
 	}
 }
+
+// A classifier's class count against csv(..., classes: K), known without
+// reading the file.
+func TestClassesAtCheck(t *testing.T) {
+	model := "model m(x: 1) {\n  y ~ categorical(logits: dense(x, 3))\n}\n"
+	for _, tc := range []struct{ data, want string }{
+		{`csv("d.csv", x: [a], y: b, classes: 4)`, `v.bl:5:15: shape error: model m has 3 classes (logits width) but the data has 4`},
+		{`csv("d.csv", x: [a], y: b)`, `v.bl:5:15: type error: model m is a classifier but the data has no class labels: read it with csv(..., classes: 3)`},
+		{`csv("d.csv", x: [a], y: b, classes: 3)`, ""},
+	} {
+		src := "data d = " + tc.data + "\n" + model + "posterior p = fit m on where(d, a > 0) using map\n"
+		errs := checkErrs(t, src, &Config{})
+		switch {
+		case tc.want == "" && len(errs) != 0:
+			t.Errorf("%s: unexpected %q", tc.data, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.HasPrefix(errs[0], tc.want)):
+			t.Errorf("%s\n got %q\nwant %q", tc.data, errs, tc.want)
+		}
+	}
+}
