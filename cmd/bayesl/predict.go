@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -85,7 +86,7 @@ func cmdPredict(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bayesl: interrupted")
 		code = exitInterrupt
 	case err != nil:
-		source.Print(stderr, err)
+		printPredictError(stderr, err)
 		code = exitCode(err)
 	}
 	if *asJSON {
@@ -181,4 +182,25 @@ func predictScript(name, post, dataPath, out string, xnames []string, settings s
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// printPredictError prints the errors of the generated script without its
+// positions, which would point into text the user never wrote: each
+// message names the file, line and column of the data or posterior, and
+// the remedy as a flag.
+func printPredictError(w io.Writer, err error) {
+	var list source.List
+	var one *source.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = source.List{one}
+	default:
+		fmt.Fprintf(w, "bayesl predict: %v\n", err)
+		return
+	}
+	for _, e := range list {
+		msg := strings.Replace(e.Msg, "csv(..., drop_missing: true)", "--drop-missing", 1)
+		fmt.Fprintf(w, "bayesl predict: %s: %s\n", e.Kind, msg)
+	}
 }
