@@ -188,20 +188,6 @@ func (m *Machine) ggnSeed(w *ggnWork, k, b int) bool {
 	}
 	g, f := w.g[arg], w.val[l.args[0]]
 	switch l.family {
-	case ir.LikNormal, ir.LikStudentT:
-		c := 1.0 // √Fisher·σ of the location (k = 0) or the scale (k = 1)
-		switch {
-		case l.family == ir.LikNormal && k == 1:
-			c = math.Sqrt2
-		case l.family == ir.LikStudentT && k == 0:
-			c = math.Sqrt((l.df + 1) / (l.df + 3))
-		case l.family == ir.LikStudentT && k == 1:
-			c = math.Sqrt(2 * l.df / (l.df + 3))
-		}
-		scale := w.val[l.args[1]]
-		for r := range b {
-			g[r] += c / scale[r]
-		}
 	case ir.LikCategorical:
 		nk := l.classes
 		prob := w.prob[:b*nk]
@@ -218,18 +204,18 @@ func (m *Machine) ggnSeed(w *ggnWork, k, b int) bool {
 			q := num.Sigmoid(v)
 			g[r] += math.Sqrt(q * (1 - q))
 		}
-	default: // a kernel's: √ of the diagonal Fisher of argument k
+	default: // a kernel's: the square root of the diagonal Fisher of argument k
 		var f1 []float64
 		if l.args[1] >= 0 {
 			f1 = w.val[l.args[1]]
 		}
-		fisher, v1 := kernels[l.family].fisher, 0.0
+		sqrtFisher, v1 := kernels[l.family].sqrtFisher, 0.0
 		for r, v := range f[:b] {
 			if f1 != nil {
 				v1 = f1[r]
 			}
-			ia, ib := fisher(v, v1)
-			g[r] += math.Sqrt([...]float64{ia, ib}[k])
+			ca, cb := sqrtFisher(l, v, v1)
+			g[r] += [...]float64{ca, cb}[k]
 		}
 	}
 	return true

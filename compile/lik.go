@@ -25,42 +25,6 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 	}
 	loss := 0.0
 	switch l.family {
-	case ir.LikNormal, ir.LikStudentT:
-		a1 := l.args[1]
-		v1, s1 := m.val[a1], m.step(a1)
-		var g1 []float64
-		if seed && p.nodes[a1].grad {
-			g1 = m.gval[a1]
-		}
-		if l.family == ir.LikNormal {
-			for r, yr := range y {
-				loc, scale := v0[r*s0], v1[r*s1]
-				z := (yr - loc) / scale
-				loss += logSqrt2Pi + math.Log(scale) + 0.5*z*z
-				if g0 != nil {
-					g0[r*s0] -= z / scale
-				}
-				if g1 != nil {
-					g1[r*s1] -= (z*z - 1) / scale
-				}
-			}
-			return loss
-		}
-		df, c := l.df, l.tConst
-		for r, yr := range y {
-			loc, scale := v0[r*s0], v1[r*s1]
-			z := (yr - loc) / scale
-			u := z * z / df
-			loss += math.Log(scale) + (df+1)/2*math.Log1p(u) - c
-			dz := (df + 1) * z / (df * (1 + u)) // -d lp / dz
-			if g0 != nil {
-				g0[r*s0] -= dz / scale
-			}
-			if g1 != nil {
-				g1[r*s1] += 1/scale - dz*z/scale
-			}
-		}
-		return loss
 	case ir.LikCategorical:
 		// Row by row: the logits less their maximum, exponentiated four at a
 		// time (stdlib/vec) into krow, then log-sum-exp and, for the
@@ -119,6 +83,7 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 	// A family of the kernel table: one or two width-1 arguments.
 	k := kernels[l.family]
 	spec := l.family.Spec()
+	check := spec.Support != ir.Reals // real targets are checked when read
 	var v1, g1 []float64
 	s1 := 0
 	if a1 := l.args[1]; a1 >= 0 {
@@ -129,13 +94,13 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 	}
 	b := 0.0
 	for r, yr := range y {
-		if !spec.Support.Contains(yr) {
+		if check && !spec.Support.Contains(yr) {
 			panic(fmt.Sprintf("compile: %s target %v at row %d is not one of the %s", spec.Name, yr, r, spec.Support))
 		}
 		if v1 != nil {
 			b = v1[r*s1]
 		}
-		lp, da, db := k.logProb(yr, v0[r*s0], b)
+		lp, da, db := k.logProb(l, yr, v0[r*s0], b)
 		loss -= lp
 		if g0 != nil {
 			g0[r*s0] -= da
@@ -152,32 +117,57 @@ func (m *Machine) negLogLik(y []float64, seed bool) float64 {
 // (ir.Likelihoods says which, and what the targets may be). The machine's
 // loss, its gradient, the Gauss–Newton curvature and the predictive all
 // dispatch through this table, so a new family of that kind is its ir
-// entry and its kernel here. (normal, student_t, categorical and bernoulli
-// keep their own vectorised loops in negLogLik, ggnSeed and Predict.)
+// entry and its kernel here. (categorical and bernoulli, whose outputs are
+// class probabilities, keep their own loops in negLogLik, ggnSeed and
+// Predict.)
 type kernel struct {
 	// logProb returns log p(y | a, b) and its derivatives in a and b.
-	logProb func(y, a, b float64) (lp, da, db float64)
-	// fisher returns the diagonal of the Fisher information in (a, b),
-	// which must not depend on y (ggn.go).
-	fisher func(a, b float64) (ia, ib float64)
+	logProb func(l *likelihood, y, a, b float64) (lp, da, db float64)
+	// sqrtFisher returns the square roots of the diagonal of the Fisher
+	// information in (a, b), which must not depend on y (ggn.go).
+	sqrtFisher func(l *likelihood, a, b float64) (ca, cb float64)
 	// obs is the predictive's observation model, reading a as Loc and b as
 	// Scale.
-	obs predictive.Observation
+	obs func(l *likelihood) predictive.Observation
 }
 
 var kernels = map[ir.LikFamily]kernel{
+	ir.LikNormal: {
+		logProb: func(_ *likelihood, y, loc, scale float64) (float64, float64, float64) {
+			z := (y - loc) / scale
+			return -(logSqrt2Pi + math.Log(scale) + 0.5*z*z), z / scale, (z*z - 1) / scale
+		},
+		sqrtFisher: func(_ *likelihood, _, scale float64) (float64, float64) { return 1 / scale, math.Sqrt2 / scale },
+		obs:        func(*likelihood) predictive.Observation { return predictive.Normal{} },
+	},
+	ir.LikStudentT: {
+		logProb: func(l *likelihood, y, loc, scale float64) (float64, float64, float64) {
+			df := l.df
+			z := (y - loc) / scale
+			u := z * z / df
+			dz := (df + 1) * z / (df * (1 + u)) // -d lp / dz
+			return -(math.Log(scale) + (df+1)/2*math.Log1p(u) - l.tConst), dz / scale, -(1/scale - dz*z/scale)
+		},
+		sqrtFisher: func(l *likelihood, _, scale float64) (float64, float64) {
+			return math.Sqrt((l.df+1)/(l.df+3)) / scale, math.Sqrt(2*l.df/(l.df+3)) / scale
+		},
+		obs: func(l *likelihood) predictive.Observation { return predictive.StudentT{DF: l.df} },
+	},
 	ir.LikPoisson: {
-		logProb: func(y, a, _ float64) (float64, float64, float64) {
+		logProb: func(_ *likelihood, y, a, _ float64) (float64, float64, float64) {
 			lp, d := dist.PoissonLogProb(y, a)
 			return lp, d, 0
 		},
-		fisher: func(a, _ float64) (float64, float64) { return math.Exp(a), 0 },
-		obs:    predictive.Poisson{},
+		sqrtFisher: func(_ *likelihood, a, _ float64) (float64, float64) { return math.Exp(0.5 * a), 0 },
+		obs:        func(*likelihood) predictive.Observation { return predictive.Poisson{} },
 	},
 	ir.LikGamma: {
-		logProb: dist.GammaLogProb,
-		fisher:  func(_, b float64) (float64, float64) { return dist.GammaFisher(b) },
-		obs:     predictive.Gamma{},
+		logProb: func(_ *likelihood, y, a, b float64) (float64, float64, float64) { return dist.GammaLogProb(y, a, b) },
+		sqrtFisher: func(_ *likelihood, _, shape float64) (float64, float64) {
+			ia, ib := dist.GammaFisher(shape)
+			return math.Sqrt(ia), math.Sqrt(ib)
+		},
+		obs: func(*likelihood) predictive.Observation { return predictive.Gamma{} },
 	},
 }
 

@@ -44,14 +44,7 @@ func (m *Machine) Predict(out *predictive.Predictive, thetas [][]float64, x *mat
 		out.Obs = nil
 	default:
 		out.Resize(predictive.Regression, ns, n, 0)
-		switch l.family {
-		case ir.LikNormal:
-			out.Obs = predictive.Normal{}
-		case ir.LikStudentT:
-			out.Obs = predictive.StudentT{DF: l.df}
-		default:
-			out.Obs = kernels[l.family].obs
-		}
+		out.Obs = kernels[l.family].obs(l)
 	}
 	if ns == 0 {
 		return
@@ -143,13 +136,6 @@ func (m *Machine) emit(out *predictive.Predictive, s, r0, rows int) {
 	v0, s0 := m.val[a0], m.step(a0)
 	base := s*out.N + r0
 	switch l.family {
-	case ir.LikNormal, ir.LikStudentT:
-		a1 := l.args[1]
-		v1, s1 := m.val[a1], m.step(a1)
-		loc, scale := out.Loc[base:base+rows], out.Scale[base:base+rows]
-		for r := range loc {
-			loc[r], scale[r] = v0[r*s0], v1[r*s1]
-		}
 	case ir.LikCategorical:
 		k := l.classes
 		dst := out.LogProb[base*k : (base+rows)*k]
