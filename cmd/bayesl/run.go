@@ -65,7 +65,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if code != exitOK {
 		return code
 	}
-	s := lang.NewSession(nil)
+	// Paths resolve against the script's folder, as run resolves them, so
+	// check reads the headers of the files run will read.
+	s := lang.NewSession(&lang.Config{Dir: filepath.Dir(file)})
 	if _, err := s.Check(file, src); err != nil {
 		source.Print(stderr, err)
 		return exitUsage
