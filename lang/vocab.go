@@ -81,6 +81,11 @@ func (f sessionFiles) Columns(p string) ([]string, error) {
 	case !filepath.IsAbs(p) && f.s.cfg.Dir != "":
 		p = filepath.Join(f.s.cfg.Dir, p)
 	}
+	// Only a regular file: reading the header of a pipe (/dev/stdin, a
+	// FIFO) would block, or take the lines run is to read.
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
 	file, err := os.Open(p)
 	if err != nil {
 		return nil, err
